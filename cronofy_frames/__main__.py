@@ -1,0 +1,7 @@
+"""``python -m cronofy_frames`` runs the command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

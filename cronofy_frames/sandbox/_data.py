@@ -1,0 +1,179 @@
+"""Seeded, lazily generated accounts, profiles and calendars for the sandbox.
+
+Everything about account ``i`` is derived from ``(seed, i)`` alone, so a world of
+100,000 accounts costs nothing until an account is asked for. This module is the
+server's own copy of the facts it needs: it shares no code with the client side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+# (id, app host, weight): how accounts spread over the six data centers.
+DATA_CENTERS: tuple[tuple[str, str, int], ...] = (
+    ("us", "app.cronofy.com", 50),
+    ("uk", "app-uk.cronofy.com", 20),
+    ("de", "app-de.cronofy.com", 10),
+    ("au", "app-au.cronofy.com", 8),
+    ("ca", "app-ca.cronofy.com", 7),
+    ("sg", "app-sg.cronofy.com", 5),
+)
+DC_IDS: tuple[str, ...] = tuple(dc for dc, _, _ in DATA_CENTERS)
+
+# (provider_name, provider_service, weight); the last two are values Cronofy may add later.
+PROVIDERS: tuple[tuple[str, str, int], ...] = (
+    ("google", "gsuite", 34),
+    ("google", "google", 14),
+    ("exchange", "office365", 30),
+    ("exchange", "exchange", 6),
+    ("live_connect", "outlook_com", 6),
+    ("apple", "icloud", 6),
+    ("cronofy", "cronofy", 2),
+    ("zoho", "zoho_calendar", 1),
+    ("exchange", "office365_gcc_high", 1),
+)
+SCOPES: tuple[str, ...] = (
+    "read_account list_calendars read_events create_event delete_event",
+    "read_events create_event delete_event",
+    "read_account list_calendars read_free_busy",
+    "read_account list_calendars read_events create_event delete_event change_participation_status",
+    "read_free_busy",
+)
+TZIDS: tuple[str, ...] = (
+    "Etc/UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "America/Chicago",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/Toronto",
+    "Australia/Sydney",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Pacific/Auckland",
+)
+FIRST = ("Jane", "John", "Amara", "Kenji", "Lena", "Mateo", "Priya", "Sven", "Zoë", "Olu")
+LAST = ("Doe", "Smith", "Okafor", "Tanaka", "Müller", "García", "Patel", "Berg", "Lee", "Adeyemi")
+DOMAINS = ("example.com", "acme.test", "contoso.test", "globex.test", "initech.test")
+PERMISSION_LEVELS = ("unrestricted", "sandbox")
+
+
+def _hex(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def _weighted(rng: random.Random, table: tuple[tuple[str, str, int], ...]) -> tuple[str, str]:
+    a, b, _ = rng.choices(table, weights=[w for *_, w in table])[0]
+    return a, b
+
+
+@dataclass
+class Profile:
+    """One calendar profile of a sandbox account."""
+
+    provider_name: str
+    provider_service: str
+    profile_id: str
+    profile_name: str
+    connected: bool
+    initial_sync_required: bool
+    relink_url: str
+    calendars: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self, with_calendars: bool) -> dict[str, Any]:
+        """The profile as /v1/profiles (or, with calendars, /v1/userinfo) shows it."""
+        out: dict[str, Any] = {
+            "provider_name": self.provider_name,
+            "provider_service": self.provider_service,
+            "profile_id": self.profile_id,
+            "profile_name": self.profile_name,
+            "profile_connected": self.connected,
+            "profile_initial_sync_required": self.initial_sync_required,
+        }
+        if not self.connected:
+            out["profile_relink_url"] = self.relink_url
+        if with_calendars:
+            out["profile_calendars"] = self.calendars
+        return out
+
+
+@dataclass
+class Account:
+    """One sandbox account: identity, data center and profiles."""
+
+    index: int
+    data_center: str
+    account_id: str
+    email: str
+    name: str | None
+    scope: str
+    default_tzid: str
+    profiles: list[Profile]
+
+
+def generate_account(seed: int, index: int) -> Account:
+    """Build account ``index`` of the world seeded with ``seed``, deterministically."""
+    digest = hashlib.sha256(f"{seed}:{index}".encode()).digest()
+    rng = random.Random(digest)
+    dc = rng.choices(DC_IDS, weights=[w for *_, w in DATA_CENTERS])[0]
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    domain = rng.choice(DOMAINS)
+    service_account = rng.random() < 0.03
+    email = (
+        f"svc-calendar-{index}"
+        if service_account
+        else f"{first.lower()}.{last.lower()}{index}@{domain}"
+    )
+    name = _pick_name(rng, f"{first} {last}")
+    count = rng.choices((0, 1, 2, 3, 4), weights=(5, 60, 25, 7, 3))[0]
+    profiles = [_profile(rng, dc, email, domain) for _ in range(count)]
+    return Account(
+        index,
+        dc,
+        "acc_" + _hex(rng, 24),
+        email,
+        name,
+        rng.choice(SCOPES),
+        rng.choice(TZIDS),
+        profiles,
+    )
+
+
+def _pick_name(rng: random.Random, full: str) -> str | None:
+    roll = rng.random()
+    if roll < 0.04:
+        return None
+    if roll < 0.07:
+        return ""
+    return full
+
+
+def _profile(rng: random.Random, dc: str, email: str, domain: str) -> Profile:
+    provider, service = _weighted(rng, PROVIDERS)
+    profile_id = "pro_" + _hex(rng, 10)
+    name = email if rng.random() < 0.8 else f"team{rng.randint(1, 99)}@{domain}"
+    connected = rng.random() >= 0.04
+    syncing = connected and rng.random() < 0.03
+    app_host = dict((d, h) for d, h, _ in DATA_CENTERS)[dc]
+    relink = f"https://{app_host}/relink/{provider}?email={name}&profile_id={profile_id}"
+    calendars = [_calendar(rng, profile_id, n) for n in range(rng.randint(1, 4))]
+    return Profile(provider, service, profile_id, name, connected, syncing, relink, calendars)
+
+
+def _calendar(rng: random.Random, profile_id: str, n: int) -> dict[str, Any]:
+    return {
+        "calendar_id": "cal_" + _hex(rng, 16),
+        "calendar_name": "Calendar"
+        if n == 0
+        else rng.choice(("Work", "Holidays", "Team", "On call")),
+        "calendar_readonly": n > 0 and rng.random() < 0.3,
+        "calendar_deleted": n > 0 and rng.random() < 0.05,
+        "calendar_primary": n == 0,
+        "calendar_integrated_conferencing_available": rng.random() < 0.5,
+        "calendar_attachments_available": rng.random() < 0.2,
+        "permission_level": rng.choice(PERMISSION_LEVELS),
+    }
