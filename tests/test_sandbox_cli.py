@@ -68,7 +68,8 @@ def test_sandbox_command_takes_a_base_port() -> None:
         port = probe.getsockname()[1]
     proc = start("--accounts", "1", "--port", str(port))
     out, err = proc.stdout, proc.stderr
-    assert out is not None and err is not None
+    assert out is not None
+    assert err is not None
     lines = [out.readline().strip() for _ in range(7)]
     proc.terminate()
     if proc.wait(timeout=10) == 2 and "cannot listen" in err.read():
