@@ -96,6 +96,11 @@ class Sandbox:
             f"<Sandbox accounts={self.world.size} seed={self.world.seed} us={self.base_urls['us']}>"
         )
 
+    @property
+    def credentials_by_url(self) -> dict[str, tuple[str, str]]:
+        """The client credentials keyed by base URL, as the sandbox's tokens name data centers."""
+        return {self.base_urls[dc]: pair for dc, pair in self.credentials.items()}
+
     def write_tokens_csv(self, path: str | Path) -> None:
         """Write ``label,data_center,access_token,refresh_token`` (base URL as data center)."""
         with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -109,8 +114,8 @@ class Sandbox:
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["data_center", "client_id", "client_secret"])
-            for dc, (client_id, secret) in self.credentials.items():
-                writer.writerow([self.base_urls[dc], client_id, secret])
+            for url, (client_id, secret) in self.credentials_by_url.items():
+                writer.writerow([url, client_id, secret])
 
     def close(self) -> None:
         """Stop all six servers and break their open connections."""

@@ -175,6 +175,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _token(self, body: bytes) -> None:
         form = _form(body, self.headers.get("Content-Type", ""))
         world = self.server.world
+        world.requests[(self.server.dc, "/oauth/token")] += 1
         if form.get("grant_type") != "refresh_token":
             self._send(400, b'{"error": "unsupported_grant_type"}', JSON_TYPE)
             return

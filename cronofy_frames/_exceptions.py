@@ -1,0 +1,66 @@
+"""Exceptions. Bad input raises the built-in ``ValueError``; the rest of the tree:
+
+    CronofyFramesError
+     └── RequestFailed        one token's request failed; ``kind`` is an errors-frame kind
+          └── LoadFailed      raised by a loader with ``errors="raise"``
+
+Messages name the token's label, data center, endpoint and status, never a secret,
+and no exception keeps a request object (whose headers hold the token).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ERROR_KINDS", "CronofyFramesError", "LoadFailed", "RequestFailed"]
+
+ERROR_KINDS: tuple[str, ...] = (
+    "unauthorized",  # 401 and no refresh was possible, or still 401 after one
+    "refresh_failed",  # POST /oauth/token refused (invalid_grant, wrong client) or failed
+    "forbidden",  # 403: the token lacks the scope
+    "payment_required",  # 402: the plan lacks the feature
+    "locked",  # 423: the account's credentials are unavailable
+    "not_found",  # 404
+    "rate_limited",  # 429 after every retry
+    "server_error",  # 5xx after every retry
+    "timeout",  # no answer within the timeout, after every retry
+    "connection",  # could not connect, or the connection broke, after every retry
+    "bad_response",  # an answer that is not the documented JSON (or another status)
+)
+
+
+class CronofyFramesError(Exception):
+    """Base of the package's own exceptions."""
+
+
+class RequestFailed(CronofyFramesError):
+    """A request for one token failed for good (after retries and any refresh)."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        endpoint: str,
+        status_code: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.endpoint = endpoint
+        self.status_code = status_code
+        self.attempts = attempts
+
+
+class LoadFailed(RequestFailed):
+    """The first failure of a load run with ``errors="raise"``, naming the token's label."""
+
+    def __init__(self, label: str, data_center: str, failure: RequestFailed) -> None:
+        super().__init__(
+            failure.kind,
+            f"token {label!r} ({data_center}): {failure.message}",
+            endpoint=failure.endpoint,
+            status_code=failure.status_code,
+            attempts=failure.attempts,
+        )
+        self.label = label
+        self.data_center = data_center

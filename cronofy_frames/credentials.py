@@ -1,0 +1,278 @@
+"""Tokens and client credentials, and reading them from CSV, DataFrames and the environment.
+
+Every check here runs before any request: an empty token, an unknown data center, a
+missing column or a duplicate label raises one ``ValueError`` naming the row or value
+(never the secret itself).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._redact import fingerprint, mask
+from .data_centers import Location, resolve
+
+__all__ = [
+    "ClientCredentials",
+    "Token",
+    "check_unique",
+    "credentials_from_csv",
+    "normalize_credentials",
+    "tokens_from_csv",
+    "tokens_from_env",
+    "tokens_from_frame",
+]
+
+BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)  # a pasted "Bearer " prefix
+TOKEN_COLUMNS = ("label", "data_center", "access_token", "refresh_token")
+
+
+def _clean_secret(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {type(value).__name__}")
+    text = BEARER.sub("", value.strip())
+    if not text:
+        raise ValueError(f"{what} is empty")
+    if any(c.isspace() for c in text) or not text.isprintable():
+        raise ValueError(f"{what} contains white space or control characters")
+    return text
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token with its data center, label and optional refresh token.
+
+    ``data_center`` may be an id (any case), an API host or a base URL; the default
+    is ``"us"``. Without a ``label`` the token gets a stable fingerprint (``tok_…``).
+    The repr shows only the last four characters of each secret.
+    """
+
+    access_token: str = field(repr=False)
+    data_center: str = "us"
+    label: str = ""
+    refresh_token: str | None = field(default=None, repr=False)
+    location: Location = field(init=False, repr=False, compare=False)
+
+    def __init__(
+        self,
+        access_token: str,
+        data_center: str = "us",
+        label: str | None = None,
+        refresh_token: str | None = None,
+    ) -> None:
+        access = _clean_secret(access_token, "access token")
+        refresh = None if _blank(refresh_token) else _clean_secret(refresh_token, "refresh token")
+        location = resolve(data_center)
+        object.__setattr__(self, "access_token", access)
+        object.__setattr__(self, "refresh_token", refresh)
+        object.__setattr__(self, "location", location)
+        object.__setattr__(self, "data_center", location.key)
+        object.__setattr__(self, "label", _label(label) or fingerprint(access))
+
+    def __repr__(self) -> str:
+        refresh = f", refresh_token={mask(self.refresh_token)!r}" if self.refresh_token else ""
+        return (
+            f"Token(label={self.label!r}, data_center={self.data_center!r}, "
+            f"access_token={mask(self.access_token)!r}{refresh})"
+        )
+
+    def with_pair(self, access_token: str, refresh_token: str | None) -> Token:
+        """The same label and data center with a refreshed pair."""
+        return Token(
+            access_token, self.data_center, self.label, refresh_token or self.refresh_token
+        )
+
+    @property
+    def base_url(self) -> str:
+        """Where this token's requests go."""
+        return self.location.base_url
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or value == ""
+
+
+def _label(value: object) -> str | None:
+    if _blank(value):
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"label {value!r} must be a non-empty string")
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """A data center's OAuth application (client_id, client_secret); the secret is masked."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "client_id", _clean_secret(self.client_id, "client_id"))
+        object.__setattr__(
+            self, "client_secret", _clean_secret(self.client_secret, "client_secret")
+        )
+
+    def __repr__(self) -> str:
+        secret = mask(self.client_secret)
+        return f"ClientCredentials(client_id={self.client_id!r}, client_secret={secret!r})"
+
+
+CredentialsArg = Mapping[str, ClientCredentials | tuple[str, str]] | None
+
+
+def normalize_credentials(credentials: CredentialsArg) -> dict[str, ClientCredentials]:
+    """Key credentials by data-center key (id or sandbox URL); ValueError on a bad key."""
+    out: dict[str, ClientCredentials] = {}
+    for key, value in (credentials or {}).items():
+        location = resolve(key)
+        creds = value if isinstance(value, ClientCredentials) else _pair(key, value)
+        out[location.key] = creds
+    return out
+
+
+def _pair(key: str, value: object) -> ClientCredentials:
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return ClientCredentials(*value)
+    raise ValueError(
+        f"credentials for {key!r} must be ClientCredentials or (client_id, client_secret)"
+    )
+
+
+def check_unique(tokens: Iterable[Token]) -> list[Token]:
+    """The tokens as a list; ValueError naming the first repeated label or token."""
+    seen_labels: dict[str, int] = {}
+    seen_tokens: dict[tuple[str, str], str] = {}
+    out = list(tokens)
+    for n, tok in enumerate(out):
+        if not isinstance(tok, Token):
+            raise ValueError(f"item {n} is a {type(tok).__name__}, not a cronofy_frames.Token")
+        if tok.label in seen_labels:
+            raise ValueError(
+                f"duplicate label {tok.label!r} (items {seen_labels[tok.label]} and {n})"
+            )
+        key = (tok.data_center, tok.access_token)
+        if key in seen_tokens:
+            raise ValueError(
+                f"token {tok.label!r} repeats the access token of {seen_tokens[key]!r}"
+            )
+        seen_labels[tok.label], seen_tokens[key] = n, tok.label
+    return out
+
+
+def _rows_to_tokens(rows: Iterable[Mapping[str, Any]], where: str, first_row: int) -> list[Token]:
+    tokens = []
+    for n, row in enumerate(rows, start=first_row):
+        if all(_blank(v) or (isinstance(v, str) and not v.strip()) for v in row.values()):
+            continue
+        try:
+            tokens.append(
+                Token(
+                    row["access_token"],
+                    _or(row.get("data_center"), "us"),
+                    row.get("label"),
+                    row.get("refresh_token"),
+                )
+            )
+        except ValueError as exc:
+            raise ValueError(f"{where} row {n}: {exc}") from None
+    return check_unique(tokens)
+
+
+def _or(value: object, default: str) -> Any:
+    return default if _blank(value) else value
+
+
+def _require_columns(columns: Iterable[object], where: str) -> None:
+    present = [str(c) for c in columns]
+    if "access_token" not in present:
+        raise ValueError(
+            f"{where} has no 'access_token' column (columns: {present}); "
+            f"expected some of {list(TOKEN_COLUMNS)}"
+        )
+
+
+def tokens_from_csv(path: str | Path) -> list[Token]:
+    """Read tokens from a CSV with ``access_token`` and optional label, data_center, refresh_token.
+
+    A UTF-8 byte-order mark, blank lines and extra columns are fine; rows are counted
+    as in a spreadsheet (the header is row 1).
+    """
+    text = Path(path).read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        raise ValueError(f"{path} is empty: expected a header with {list(TOKEN_COLUMNS)}")
+    _require_columns(reader.fieldnames, str(path))
+    return _rows_to_tokens(reader, str(path), first_row=2)
+
+
+def tokens_from_frame(df: pd.DataFrame) -> list[Token]:
+    """Tokens from a DataFrame with the columns of :func:`tokens_from_csv` (rows by index)."""
+    _require_columns(df.columns, "DataFrame")
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items()}
+        for row in df.astype(object).where(df.notna(), None).to_dict("records")
+    ]
+    tokens = []
+    for index, row in zip(df.index, records, strict=True):
+        try:
+            tokens += _rows_to_tokens([row], "DataFrame", first_row=0)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("row 0", f"row {index!r}", 1)) from None
+    return check_unique(tokens)
+
+
+def tokens_from_env(
+    prefix: str = "CRONOFY_", environ: Mapping[str, str] | None = None
+) -> list[Token]:
+    """Tokens from ``{prefix}ACCESS_TOKEN[_NAME]`` with ``DATA_CENTER``, ``REFRESH_TOKEN`` alike.
+
+    ``CRONOFY_ACCESS_TOKEN`` gives a token labelled ``default``;
+    ``CRONOFY_ACCESS_TOKEN_ACME`` one labelled ``acme``, with ``CRONOFY_DATA_CENTER_ACME``
+    and ``CRONOFY_REFRESH_TOKEN_ACME`` beside it.
+    """
+    env = os.environ if environ is None else environ
+    head = f"{prefix}ACCESS_TOKEN"
+    tokens = []
+    for name in sorted(k for k in env if k == head or k.startswith(head + "_")):
+        suffix = name[len(head) :]
+        try:
+            tokens.append(
+                Token(
+                    env[name],
+                    env.get(f"{prefix}DATA_CENTER{suffix}", "us"),
+                    suffix[1:].lower() or "default",
+                    env.get(f"{prefix}REFRESH_TOKEN{suffix}"),
+                )
+            )
+        except ValueError as exc:
+            raise ValueError(f"environment variable {name}: {exc}") from None
+    return check_unique(tokens)
+
+
+def credentials_from_csv(path: str | Path) -> dict[str, ClientCredentials]:
+    """Client credentials from a CSV with ``data_center,client_id,client_secret``."""
+    reader = csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
+    missing = {"data_center", "client_id", "client_secret"} - set(reader.fieldnames or [])
+    if missing:
+        raise ValueError(f"{path} lacks column(s) {sorted(missing)}")
+    out: dict[str, ClientCredentials] = {}
+    for n, row in enumerate(reader, start=2):
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        try:
+            out[resolve(row["data_center"]).key] = ClientCredentials(
+                row["client_id"], row["client_secret"]
+            )
+        except ValueError as exc:
+            raise ValueError(f"{path} row {n}: {exc}") from None
+    return out

@@ -1,0 +1,90 @@
+"""Column order and dtypes of every frame, in one place; rows become DataFrames only here.
+
+Text and ids are ``string`` (python storage, ``pd.NA`` for missing, the same whether
+or not pyarrow is installed), flags ``boolean``, counts and status codes ``Int64``,
+times tz-aware UTC. Provider values are plain strings, so any value survives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ._exceptions import ERROR_KINDS
+
+__all__ = ["ACCOUNTS", "ERRORS", "PROFILES", "SCHEMAS", "apply_dtypes", "empty", "to_frame"]
+
+STRING = pd.StringDtype("python")
+BOOLEAN = pd.BooleanDtype()
+INT = pd.Int64Dtype()
+UTC = pd.DatetimeTZDtype("ns", "UTC")
+KIND = pd.CategoricalDtype(list(ERROR_KINDS))
+
+Schema = dict[str, Any]
+
+PROFILES: Schema = {
+    "token_label": STRING,
+    "data_center": STRING,
+    "account_id": STRING,
+    "profile_id": STRING,
+    "profile_name": STRING,
+    "provider_name": STRING,
+    "provider_service": STRING,
+    "profile_connected": BOOLEAN,
+    "profile_initial_sync_required": BOOLEAN,
+    "profile_relink_url": STRING,
+    "fetched_at": UTC,
+}
+ACCOUNTS: Schema = {
+    "token_label": STRING,
+    "data_center": STRING,
+    "account_id": STRING,
+    "sub": STRING,
+    "email": STRING,
+    "name": STRING,
+    "scope": STRING,
+    "default_tzid": STRING,
+    "fetched_at": UTC,
+}
+ERRORS: Schema = {
+    "token_label": STRING,
+    "data_center": STRING,
+    "endpoint": STRING,
+    "kind": KIND,
+    "status_code": INT,
+    "message": STRING,
+    "attempts": INT,
+    "fetched_at": UTC,
+}
+SCHEMAS: dict[str, Schema] = {"profiles": PROFILES, "accounts": ACCOUNTS, "errors": ERRORS}
+
+
+def to_frame(schema: Schema, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows (mappings holding at least the schema's columns) as a typed frame."""
+    columns = {
+        name: pd.Series([row[name] for row in rows], dtype=dtype) for name, dtype in schema.items()
+    }
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+
+
+def empty(schema: Schema) -> pd.DataFrame:
+    """A frame with no rows and every column with its dtype."""
+    return to_frame(schema, [])
+
+
+def apply_dtypes(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the schema's columns first, in order and with their dtypes."""
+    missing = [c for c in schema if c not in df.columns]
+    if missing:
+        raise ValueError(f"frame lacks column(s) {missing}")
+    extra = [c for c in df.columns if c not in schema]
+    typed = {name: _cast(df[name], dtype) for name, dtype in schema.items()}
+    return pd.DataFrame({**typed, **{c: df[c] for c in extra}}, index=df.index)
+
+
+def _cast(column: pd.Series, dtype: Any) -> pd.Series:
+    if dtype is UTC and not isinstance(column.dtype, pd.DatetimeTZDtype):
+        return pd.to_datetime(column, utc=True).astype(UTC)
+    return column.astype(dtype)

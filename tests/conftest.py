@@ -1,0 +1,15 @@
+"""Shared helpers: sandbox tokens as the toolkit's Tokens."""
+
+from __future__ import annotations
+
+import cronofy_frames as cf
+from cronofy_frames.sandbox import Sandbox
+
+
+def tokens_of(sb: Sandbox, count: int | None = None, refresh: bool = True) -> list[cf.Token]:
+    """The sandbox's accounts as Tokens (labels ``sbx-000000`` …), with refresh tokens."""
+    accounts = sb.accounts[: count if count is not None else len(sb.accounts)]
+    return [
+        cf.Token(a.access_token, a.base_url, a.label, a.refresh_token if refresh else None)
+        for a in accounts
+    ]
