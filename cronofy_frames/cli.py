@@ -1,17 +1,40 @@
-"""``cronofy-frames``: the command line, a thin face over the public API."""
+"""``cronofy-frames``: the command line, a thin face over the public API.
+
+Exit status: 0 when every token loaded, 1 when some failed (their errors are in
+errors.csv and the rest of the data is written), 2 for bad input.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .credentials import ClientCredentials, Token, credentials_from_csv, tokens_from_csv
+from .export import RefreshedTokenWriter, write_frames_csv
+from .loader import Snapshot, load
 
 USAGE = """\
 usage: cronofy-frames COMMAND [options]
 
 commands:
+  load      load profiles and accounts for the tokens in a CSV; write CSV files
+  demo      start the local sandbox, load all its tokens and print a summary
   sandbox   run the local Cronofy-compatible API server (six data centers on 127.0.0.1)
 
 'cronofy-frames COMMAND --help' explains each command."""
+
+LOAD_HELP = """\
+Load calendar profiles and accounts for every token in TOKENS (a CSV with an
+access_token column and optional label, data_center, refresh_token columns) and write
+profiles.csv, accounts.csv and errors.csv into --out. Tokens refreshed on the way are
+appended, as each refresh happens, to --save-refreshed (default: TOKENS.refreshed.csv
+beside TOKENS, readable by you only): merge them back, or the old refresh tokens may
+no longer work. Exit status 0: all tokens loaded; 1: some failed (see errors.csv);
+2: bad input."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,5 +48,117 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox.cli import main as sandbox_main
 
         return sandbox_main(rest)
-    print(f"error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    if command in COMMANDS:
+        return COMMANDS[command](rest)
+    print(f"error: unknown command {command!r} (try 'cronofy-frames --help')", file=sys.stderr)
     return 2
+
+
+def _load_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cronofy-frames load", description=LOAD_HELP)
+    p.add_argument("tokens", metavar="TOKENS", help="CSV of tokens")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the CSV files")
+    p.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help="CSV of data_center,client_id,client_secret (needed to refresh)",
+    )
+    p.add_argument("--save-refreshed", metavar="FILE", help="where refreshed tokens are appended")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.add_argument("--max-workers", type=int, default=8, help="parallel requests (default 8)")
+    p.add_argument("--retries", type=int, default=4, help="retries per request (default 4)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def load_command(argv: Sequence[str]) -> int:
+    """``cronofy-frames load``."""
+    args = _load_parser().parse_args(argv)
+    try:
+        tokens = tokens_from_csv(args.tokens)
+        creds = credentials_from_csv(args.credentials) if args.credentials else {}
+    except (ValueError, OSError) as exc:
+        return _fail(exc)
+    saved = Path(args.save_refreshed or f"{args.tokens}.refreshed.csv")
+    return _load_and_write(tokens, creds, saved, args)
+
+
+def _load_and_write(
+    tokens: list[Token], creds: dict[str, ClientCredentials], saved: Path, args: argparse.Namespace
+) -> int:
+    writer = RefreshedTokenWriter(saved)
+    try:
+        snap = load(
+            tokens,
+            credentials=creds,
+            timeout=args.timeout,
+            max_workers=args.max_workers,
+            retries=args.retries,
+            progress=not args.no_progress,
+            errors="ignore",
+            on_refresh=writer,
+        )
+        paths = write_frames_csv(_frames(snap), args.out)
+    except (ValueError, OSError) as exc:
+        return _fail(exc)
+    finally:
+        writer.close()
+    print(summary(snap))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    if writer.count:
+        print(
+            f"{writer.count} tokens were refreshed: their new pairs are in {saved}", file=sys.stderr
+        )
+    return 1 if not snap.errors.empty else 0
+
+
+def _frames(snap: Snapshot) -> dict[str, pd.DataFrame]:
+    return {"profiles": snap.profiles, "accounts": snap.accounts, "errors": snap.errors}
+
+
+def _fail(exc: BaseException) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
+def summary(snap: Snapshot) -> str:
+    """A few lines on a snapshot: tokens, accounts, profiles, disconnected, errors by kind."""
+    p = snap.profiles
+    failed = snap.errors["token_label"].nunique()
+    kinds = snap.errors["kind"].value_counts()
+    by_kind = ", ".join(f"{k}={n}" for k, n in kinds.items() if n) or "none"
+    return "\n".join(
+        [
+            f"tokens        {len(snap.tokens)} ({failed} with errors)",
+            f"accounts      {len(snap.accounts)}",
+            f"profiles      {len(p)} ({int((~p['profile_connected']).sum())} disconnected, "
+            f"{int(p['profile_initial_sync_required'].sum())} in initial sync)",
+            f"errors        {by_kind}",
+        ]
+    )
+
+
+def demo_command(argv: Sequence[str]) -> int:
+    """``cronofy-frames demo``: the sandbox, loaded end to end."""
+    p = argparse.ArgumentParser(
+        prog="cronofy-frames demo",
+        description="Start the sandbox (a few expired and revoked tokens, "
+        "some 503s), load every token, print a summary, write CSVs.",
+    )
+    p.add_argument("--accounts", type=int, default=200, help="sandbox accounts (default 200)")
+    p.add_argument("--out", default="demo-out", metavar="DIR", help="folder (default demo-out)")
+    args = p.parse_args(argv)
+    from . import sandbox
+
+    faults = sandbox.Faults(expired=0.08, revoked=0.02, http_503=0.02, latency=0.01)
+    with sandbox.serve(accounts=args.accounts, seed=7, faults=faults) as sb:
+        tokens = [Token(a.access_token, a.base_url, a.label, a.refresh_token) for a in sb.accounts]
+        creds = {url: ClientCredentials(*pair) for url, pair in sb.credentials_by_url.items()}
+        snap = load(tokens, credentials=creds, errors="ignore")
+    paths = write_frames_csv(_frames(snap), args.out)
+    print(summary(snap))
+    print(f"wrote {', '.join(str(x) for x in paths)}")
+    return 0
+
+
+COMMANDS = {"load": load_command, "demo": demo_command}

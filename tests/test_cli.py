@@ -1,0 +1,128 @@
+"""`cronofy-frames load` and `demo`: files written, exit statuses, refreshed tokens kept."""
+
+from __future__ import annotations
+
+import csv
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cronofy_frames import sandbox
+from cronofy_frames.cli import main
+from cronofy_frames.sandbox import Faults
+
+
+def sandbox_files(sb: sandbox.Sandbox, tmp_path: Path) -> tuple[Path, Path]:
+    tokens, creds = tmp_path / "tokens.csv", tmp_path / "creds.csv"
+    sb.write_tokens_csv(tokens)
+    sb.write_credentials_csv(creds)
+    return tokens, creds
+
+
+def test_load_writes_three_csvs_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sandbox.serve(accounts=20, seed=3, rate_limit=None) as sb:
+        tokens, creds = sandbox_files(sb, tmp_path)
+        status = main(
+            [
+                "load",
+                str(tokens),
+                "--out",
+                str(tmp_path / "out"),
+                "--credentials",
+                str(creds),
+                "--no-progress",
+            ]
+        )
+    assert status == 0
+    accounts = pd.read_csv(tmp_path / "out" / "accounts.csv")
+    assert len(accounts) == 20
+    assert accounts["account_id"].str.startswith("acc_").all()
+    assert (tmp_path / "out" / "profiles.csv").exists()
+    assert len(pd.read_csv(tmp_path / "out" / "errors.csv")) == 0
+    assert "accounts      20" in capsys.readouterr().out
+
+
+def test_load_appends_refreshed_tokens_and_exits_1_on_failures(tmp_path: Path) -> None:
+    faults = Faults(expired=0.5, revoked=0.2)
+    with sandbox.serve(accounts=20, seed=3, rate_limit=None, faults=faults) as sb:
+        tokens, creds = sandbox_files(sb, tmp_path)
+        status = main(
+            [
+                "load",
+                str(tokens),
+                "--out",
+                str(tmp_path / "out"),
+                "--credentials",
+                str(creds),
+                "--no-progress",
+            ]
+        )
+        saved = Path(f"{tokens}.refreshed.csv")
+        rows = list(csv.DictReader(saved.open()))
+        assert rows
+        assert all(r["refresh_token"] == sb.world.tokens(int(r["label"][4:]))[1] for r in rows)
+    assert status == 1
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    errors = pd.read_csv(tmp_path / "out" / "errors.csv")
+    assert set(errors["kind"]) == {"refresh_failed"}
+    assert not (set(errors["token_label"]) & {r["label"] for r in rows})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.csv", "--out", "x"], "No such file"),
+        (["bad.csv", "--out", "x"], "no 'access_token' column"),
+    ],
+)
+def test_load_bad_input_exits_2_with_one_line(
+    tmp_path: Path,
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.csv").write_text("label,token\na,b\n")
+    assert main(["load", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_demo_runs_as_a_subprocess(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cronofy_frames",
+            "demo",
+            "--accounts",
+            "30",
+            "--out",
+            str(tmp_path / "demo"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tokens        30" in done.stdout
+    assert "wrote" in done.stdout
+    assert (
+        len(pd.read_csv(tmp_path / "demo" / "accounts.csv"))
+        + pd.read_csv(tmp_path / "demo" / "errors.csv")["token_label"].nunique()
+        >= 30
+    )
