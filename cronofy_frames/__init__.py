@@ -8,6 +8,7 @@ snap.profiles, snap.accounts, snap.errors, snap.tokens
 """
 
 from ._exceptions import ERROR_KINDS, CronofyFramesError, LoadFailed, RequestFailed
+from ._ratelimit import RateLimit
 from ._version import __version__
 from .credentials import (
     ClientCredentials,
@@ -29,6 +30,7 @@ __all__ = [
     "LoadFailed",
     "LoadOptions",
     "LoadWarning",
+    "RateLimit",
     "RequestFailed",
     "Snapshot",
     "Token",

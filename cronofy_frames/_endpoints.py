@@ -14,6 +14,7 @@ from ._transport import TokenState, Transport
 
 PROFILES = "/v1/profiles"
 ACCOUNT = "/v1/account"
+USERINFO = "/v1/userinfo"
 
 
 class ProfileRow(TypedDict):
@@ -37,6 +38,28 @@ class AccountRow(TypedDict):
     name: str | None
     scope: str | None
     default_tzid: str | None
+
+
+class CalendarRow(TypedDict):
+    """One entry of a profile's ``profile_calendars`` in GET /v1/userinfo."""
+
+    profile_id: str | None
+    calendar_id: str | None
+    calendar_name: str | None
+    calendar_readonly: bool | None
+    calendar_deleted: bool | None
+    calendar_primary: bool | None
+    permission_level: str | None
+    calendar_integrated_conferencing_available: bool | None
+    calendar_attachments_available: bool | None
+
+
+class UserInfo(TypedDict):
+    """GET /v1/userinfo as the rows of the documented endpoints, plus calendars."""
+
+    account: AccountRow
+    profiles: list[ProfileRow]
+    calendars: list[CalendarRow]
 
 
 def text(value: object) -> str | None:
@@ -101,3 +124,62 @@ def fetch_profiles(transport: Transport, state: TokenState) -> list[ProfileRow]:
 def fetch_account(transport: Transport, state: TokenState) -> AccountRow:
     """GET /v1/account for one token."""
     return parse_account(transport.get_json(state, ACCOUNT))
+
+
+def parse_calendar(profile_id: str | None, entry: dict[str, Any]) -> CalendarRow:
+    """One calendar object of a profile as a row."""
+    return CalendarRow(
+        profile_id=profile_id,
+        calendar_id=text(entry.get("calendar_id")),
+        calendar_name=text(entry.get("calendar_name")),
+        calendar_readonly=flag(entry.get("calendar_readonly")),
+        calendar_deleted=flag(entry.get("calendar_deleted")),
+        calendar_primary=flag(entry.get("calendar_primary")),
+        permission_level=text(entry.get("permission_level")),
+        calendar_integrated_conferencing_available=flag(
+            entry.get("calendar_integrated_conferencing_available")
+        ),
+        calendar_attachments_available=flag(entry.get("calendar_attachments_available")),
+    )
+
+
+def parse_userinfo(payload: Any) -> UserInfo:
+    """The OpenID-style userinfo body as account, profile and calendar rows.
+
+    ``sub`` is the account id and ``zoneinfo`` the default time zone; ``email`` and
+    ``name`` are optional; the scope is ``cronofy.data.authorization.scope``.
+    """
+    data = payload.get("cronofy.data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or not isinstance(payload.get("sub"), str):
+        raise _bad(USERINFO, "the body has no 'sub' and 'cronofy.data'")
+    authorization = data.get("authorization")
+    scope = authorization.get("scope") if isinstance(authorization, dict) else None
+    profiles = parse_profiles(data, USERINFO)
+    calendars = [
+        parse_calendar(row["profile_id"], cal)
+        for row, entry in zip(profiles, data["profiles"], strict=True)
+        for cal in _calendar_list(entry)
+    ]
+    account = AccountRow(
+        account_id=payload["sub"],
+        sub=payload["sub"],
+        email=text(payload.get("email")),
+        name=text(payload.get("name")),
+        scope=text(scope),
+        default_tzid=text(payload.get("zoneinfo")),
+    )
+    return UserInfo(account=account, profiles=profiles, calendars=calendars)
+
+
+def _calendar_list(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    calendars = entry.get("profile_calendars")
+    if calendars is None:
+        return []
+    if not isinstance(calendars, list) or not all(isinstance(c, dict) for c in calendars):
+        raise _bad(USERINFO, "'profile_calendars' is not a list of objects")
+    return calendars
+
+
+def fetch_userinfo(transport: Transport, state: TokenState) -> UserInfo:
+    """GET /v1/userinfo for one token: account, profiles and calendars in one request."""
+    return parse_userinfo(transport.get_json(state, USERINFO))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from urllib3.util.retry import Retry
 
 from ._exceptions import RequestFailed
 from ._oauth import exchange_refresh_token
+from ._ratelimit import DEFAULT_RATE_LIMIT, Interrupted, RateLimit, RateLimiter
 from ._version import __version__
 from .credentials import ClientCredentials, Token
 
@@ -67,14 +68,38 @@ class TransportConfig:
 
 
 class CappedRetry(Retry):
-    """urllib3's Retry with Retry-After capped and backoff from the first retry on."""
+    """urllib3's Retry with Retry-After capped, backoff from the first retry on, and a
+    data center's rate limiter: a 429 throttles it, and every retry waits for a slot.
+    Its sleeps end early with ``Interrupted`` when the load is stopped."""
 
     retry_after_cap: float = 60.0
+    limiter: RateLimiter | None = None
+    stop: threading.Event | None = None
 
     def new(self, **kw: Any) -> CappedRetry:
         fresh = super().new(**kw)
-        fresh.retry_after_cap = self.retry_after_cap
+        fresh.retry_after_cap, fresh.limiter, fresh.stop = (
+            self.retry_after_cap,
+            self.limiter,
+            self.stop,
+        )
         return fresh
+
+    def increment(self, *args: Any, **kw: Any) -> CappedRetry:
+        response = kw.get("response")
+        if response is not None and response.status == 429 and self.limiter is not None:
+            self.limiter.throttle(self.get_retry_after(response))
+        return super().increment(*args, **kw)
+
+    def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
+        delay = None
+        if response is not None and response.status in self.RETRY_AFTER_STATUS_CODES:
+            delay = self.get_retry_after(response)
+        delay = self.get_backoff_time() if delay is None else delay
+        if self.stop is not None and self.stop.wait(delay):
+            raise Interrupted
+        if self.limiter is not None:
+            self.limiter.acquire()
 
     def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
         seconds = super().get_retry_after(response)
@@ -98,33 +123,66 @@ class TokenState:
         self.failure: RequestFailed | None = None
 
 
+RateLimits = RateLimit | Mapping[str, RateLimit] | None
+
+
 class Transport:
-    """Sessions, retries and refreshes for one load."""
+    """Sessions, rate limiters, retries and refreshes for one load.
+
+    ``rate_limits``: one ``RateLimit`` for every data center, a mapping from
+    data-center key to ``RateLimit`` (keys missing from it get the default), or None
+    for no client-side limit. ``stop`` ends every wait early with ``Interrupted``.
+    """
 
     def __init__(
         self,
         config: TransportConfig,
         credentials: dict[str, ClientCredentials],
         on_refresh: Callable[[Token], object] | None = None,
+        rate_limits: RateLimits = DEFAULT_RATE_LIMIT,
+        stop: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
         self.on_refresh = on_refresh
+        self.rate_limits = rate_limits
+        self.stop = stop or threading.Event()
+        self._limiters: dict[str, RateLimiter | None] = {}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self._lock = threading.Lock()
 
-    def session(self) -> requests.Session:
-        """This thread's session (created on first use)."""
+    def limiter(self, key: str) -> RateLimiter | None:
+        """The data center's limiter (shared by every thread), None when unlimited."""
+        with self._lock:
+            if key not in self._limiters:
+                limit = self.rate_limits
+                if isinstance(limit, Mapping):
+                    limit = limit.get(key, DEFAULT_RATE_LIMIT)
+                self._limiters[key] = None if limit is None else RateLimiter(limit, self.stop)
+            return self._limiters[key]
+
+    def waiting(self) -> int:
+        """How many requests wait for a rate-limit slot right now."""
+        with self._lock:
+            limiters = [lim for lim in self._limiters.values() if lim is not None]
+        return sum(lim.waiting for lim in limiters)
+
+    def session(self, token: Token) -> requests.Session:
+        """This thread's session, with an adapter for the token's data center."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._new_session()
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
             self._local.session = session
-            with self._sessions_lock:
+            with self._lock:
                 self._sessions.append(session)
+        prefix = token.base_url + "/"
+        if prefix not in session.adapters:
+            session.mount(prefix, self._adapter(token.data_center))
         return session
 
-    def _new_session(self) -> requests.Session:
+    def _adapter(self, key: str) -> HTTPAdapter:
         c = self.config
         retry = CappedRetry(
             total=c.retries,
@@ -136,17 +194,16 @@ class Transport:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        retry.retry_after_cap = c.retry_after_max
-        session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=8, pool_maxsize=c.max_workers)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.headers["User-Agent"] = USER_AGENT
-        return session
+        retry.retry_after_cap, retry.limiter, retry.stop = (
+            c.retry_after_max,
+            self.limiter(key),
+            self.stop,
+        )
+        return HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=c.max_workers)
 
     def close(self) -> None:
         """Close every session this transport opened."""
-        with self._sessions_lock:
+        with self._lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
@@ -162,8 +219,9 @@ class Transport:
 
     def _get(self, token: Token, path: str) -> requests.Response:
         headers = {"Authorization": f"Bearer {token.access_token}"}
+        self._acquire(token)
         try:
-            return self.session().get(
+            return self.session(token).get(
                 token.base_url + path, headers=headers, timeout=self.config.timeout
             )
         except requests.RequestException as exc:
@@ -179,8 +237,12 @@ class Transport:
             if state.failure is not None:
                 raise state.failure
             try:
+                self._acquire(used)
                 access, refresh = exchange_refresh_token(
-                    self.session(), used, self.credentials[used.data_center], self.config.timeout
+                    self.session(used),
+                    used,
+                    self.credentials[used.data_center],
+                    self.config.timeout,
                 )
             except RequestFailed as exc:
                 state.failure = exc
@@ -188,6 +250,13 @@ class Transport:
             state.token, state.refreshed = used.with_pair(access, refresh), True
             self._hand_back(state.token)
             return state.token
+
+    def _acquire(self, token: Token) -> None:
+        limiter = self.limiter(token.data_center)
+        if limiter is not None:
+            limiter.acquire()
+        elif self.stop.is_set():
+            raise Interrupted
 
     def _cannot_refresh(self, state: TokenState, path: str) -> RequestFailed | None:
         token, why = state.token, ""

@@ -1,25 +1,29 @@
-"""Fan-out over tokens: ``load``, ``load_profiles``, ``load_accounts`` and ``Snapshot``.
+"""``load``, ``load_profiles``, ``load_accounts`` and the ``Snapshot`` they build.
 
-Each token is handled by one worker of a bounded pool; a failure becomes rows of the
-errors frame and the batch goes on. Input is checked in full before any request.
+Input is checked in full before any request. Requests run concurrently, lane by data
+center, within each data center's rate limit; a failure becomes rows of the errors
+frame and the batch goes on. Finished work becomes DataFrames in chunks as it
+arrives, so memory stays bounded, and an interrupted load keeps what it finished.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
+import numpy as np
 import pandas as pd
 
 from . import schema
-from ._endpoints import ACCOUNT, PROFILES, AccountRow, ProfileRow, fetch_account, fetch_profiles
 from ._exceptions import LoadFailed, RequestFailed
-from ._transport import TokenState, Transport, TransportConfig
+from ._fanout import Endpoints, FanOut, Progress, Result, TokenRunner, Want
+from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit
+from ._transport import RateLimits, TokenState, Transport, TransportConfig
 from .credentials import (
     ClientCredentials,
     Token,
@@ -28,21 +32,29 @@ from .credentials import (
     tokens_from_csv,
     tokens_from_frame,
 )
+from .data_centers import resolve
 
 __all__ = ["LoadOptions", "LoadWarning", "Snapshot", "load", "load_accounts", "load_profiles"]
 
 ErrorsMode = Literal["warn", "raise", "ignore"]
 TokensArg = Token | Iterable[Token] | pd.DataFrame | str | Path
-FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint would fail too
+FRAMES = ("profiles", "accounts", "calendars", "errors")
+CHUNK_TOKENS = 1000  # finished tokens turned into DataFrames at a time
 
 
 class LoadWarning(UserWarning):
-    """Some tokens failed; the details are in the errors frame."""
+    """Some tokens failed, or the load was interrupted; the details are in the snapshot."""
 
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """The keyword options shared by every loader."""
+    """The keyword options shared by every loader.
+
+    ``rate_limits``: a ``RateLimit`` for every data center (default: Cronofy's 50/s and
+    500/min), a mapping from data center (id, host or URL) to ``RateLimit``, or None.
+    ``endpoints``: "auto" (one /v1/userinfo request per token where it serves, falling
+    back per data center to the two documented endpoints) or "documented".
+    """
 
     credentials: Mapping[str, ClientCredentials | tuple[str, str]] | None = None
     timeout: float = 30.0
@@ -51,14 +63,36 @@ class LoadOptions:
     progress: bool = True
     errors: ErrorsMode = "warn"
     on_refresh: Callable[[Token], object] | None = None
+    rate_limits: RateLimit | Mapping[str, RateLimit] | None = DEFAULT_RATE_LIMIT
+    endpoints: Endpoints = "auto"
 
     def __post_init__(self) -> None:
         if self.errors not in ("warn", "raise", "ignore"):
             raise ValueError(f"errors must be 'warn', 'raise' or 'ignore', got {self.errors!r}")
+        if self.endpoints not in ("auto", "documented"):
+            raise ValueError(f"endpoints must be 'auto' or 'documented', got {self.endpoints!r}")
         if not isinstance(self.progress, bool):
             raise ValueError(f"progress must be True or False, got {self.progress!r}")
         if self.on_refresh is not None and not callable(self.on_refresh):
             raise ValueError(f"on_refresh must be callable, got {type(self.on_refresh).__name__}")
+
+    def transport_config(self) -> TransportConfig:
+        """Timeouts and retries (validated)."""
+        return TransportConfig(
+            timeout=self.timeout, max_workers=self.max_workers, retries=self.retries
+        )
+
+    def limits(self) -> RateLimits:
+        """The rate limits keyed by data-center key (validated)."""
+        limits = self.rate_limits
+        if limits is None or isinstance(limits, RateLimit):
+            return limits
+        if not isinstance(limits, Mapping):
+            raise ValueError(f"rate_limits must be a RateLimit, a mapping or None, got {limits!r}")
+        for value in limits.values():
+            if not isinstance(value, RateLimit):
+                raise ValueError(f"rate_limits values must be RateLimit, got {value!r}")
+        return {resolve(key).key: value for key, value in limits.items()}
 
 
 class LoadKwargs(TypedDict, total=False):
@@ -71,72 +105,79 @@ class LoadKwargs(TypedDict, total=False):
     progress: bool
     errors: ErrorsMode
     on_refresh: Callable[[Token], object] | None
+    rate_limits: RateLimit | Mapping[str, RateLimit] | None
+    endpoints: Endpoints
 
 
 @dataclass
 class Snapshot:
-    """The frames of one load, and the tokens as they are after it (refreshed pairs included)."""
+    """The frames of one load, and the tokens as they are after it (refreshed pairs included).
+
+    ``calendars`` is filled when /v1/userinfo served the tokens. ``unfinished`` lists
+    the labels of tokens an interrupted load did not finish.
+    """
 
     profiles: pd.DataFrame
     accounts: pd.DataFrame
     errors: pd.DataFrame
     tokens: list[Token] = field(repr=False)
+    calendars: pd.DataFrame = field(default_factory=lambda: schema.empty(schema.CALENDARS))
+    unfinished: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every token was finished (it may still have failed)."""
+        return not self.unfinished
 
     def __repr__(self) -> str:
         failed = self.errors["token_label"].nunique()
+        tail = f" unfinished={len(self.unfinished)}" if self.unfinished else ""
         return (
             f"<Snapshot tokens={len(self.tokens)} accounts={len(self.accounts)} "
-            f"profiles={len(self.profiles)} failed_tokens={failed}>"
+            f"profiles={len(self.profiles)} calendars={len(self.calendars)} "
+            f"failed_tokens={failed}{tail}>"
         )
 
 
-@dataclass
-class _Result:
-    """What one token's worker produced."""
+class _Collector:
+    """Turns finished results into typed frames, a chunk at a time."""
 
-    state: TokenState
-    profiles: list[dict[str, Any]] = field(default_factory=list)
-    accounts: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(self, on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None) -> None:
+        self.on_chunk = on_chunk
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FRAMES}
+        self.chunks: dict[str, list[pd.DataFrame]] = {name: [] for name in FRAMES}
+        self.pending = 0
+
+    def add(self, result: Result) -> None:
+        for name in FRAMES:
+            self.rows[name] += result.rows[name]
+        self.pending += 1
+        if self.pending >= CHUNK_TOKENS:
+            self.flush()
+
+    def flush(self) -> None:
+        chunk = {
+            name: schema.to_frame(schema.SCHEMAS[name], rows) for name, rows in self.rows.items()
+        }
+        self.rows = {name: [] for name in FRAMES}
+        self.pending = 0
+        if self.on_chunk is not None:
+            self.on_chunk(chunk)
+        for name, frame in chunk.items():
+            if len(frame):
+                self.chunks[name].append(frame)
+
+    def frames(self, order: dict[str, int]) -> dict[str, pd.DataFrame]:
+        self.flush()
+        return {name: _in_order(self.chunks[name], name, order) for name in FRAMES}
 
 
-def _now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
-
-
-def _base(state: TokenState) -> dict[str, Any]:
-    return {"token_label": state.token.label, "data_center": state.token.data_center}
-
-
-def _error_row(state: TokenState, failure: RequestFailed) -> dict[str, Any]:
-    return {
-        **_base(state),
-        "endpoint": failure.endpoint,
-        "kind": failure.kind,
-        "status_code": failure.status_code,
-        "message": failure.message,
-        "attempts": failure.attempts,
-        "fetched_at": _now(),
-    }
-
-
-def _load_one(transport: Transport, state: TokenState, endpoints: tuple[str, ...]) -> _Result:
-    result, account_id = _Result(state), None
-    for endpoint in endpoints:
-        try:
-            if endpoint == ACCOUNT:
-                account: AccountRow = fetch_account(transport, state)
-                account_id = account["account_id"]
-                result.accounts.append({**_base(state), **account, "fetched_at": _now()})
-            else:
-                profiles: list[ProfileRow] = fetch_profiles(transport, state)
-                stamp = {**_base(state), "account_id": account_id, "fetched_at": _now()}
-                result.profiles += [{**stamp, **p} for p in profiles]
-        except RequestFailed as failure:
-            result.errors.append(_error_row(state, failure))
-            if failure.kind in FATAL_KINDS:
-                break
-    return result
+def _in_order(chunks: list[pd.DataFrame], name: str, order: dict[str, int]) -> pd.DataFrame:
+    if not chunks:
+        return schema.empty(schema.SCHEMAS[name])
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    keys = frame["token_label"].map(order).to_numpy()
+    return frame.iloc[np.argsort(keys, kind="stable")].reset_index(drop=True)
 
 
 def _as_tokens(tokens: TokensArg) -> list[Token]:
@@ -149,112 +190,106 @@ def _as_tokens(tokens: TokensArg) -> list[Token]:
     return check_unique(tokens)
 
 
-def _run(tokens: TokensArg, options: LoadOptions, endpoints: tuple[str, ...]) -> Snapshot:
+def run(
+    tokens: TokensArg,
+    options: LoadOptions,
+    want: Want,
+    on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None = None,
+) -> Snapshot:
+    """Load ``want`` for every token; ``on_chunk`` sees each chunk of frames as it is built."""
     token_list = _as_tokens(tokens)
-    config = TransportConfig(
-        timeout=options.timeout, max_workers=options.max_workers, retries=options.retries
+    stop = threading.Event()
+    transport = Transport(
+        options.transport_config(),
+        normalize_credentials(options.credentials),
+        options.on_refresh,
+        options.limits(),
+        stop,
     )
-    transport = Transport(config, normalize_credentials(options.credentials), options.on_refresh)
     states = [TokenState(t) for t in token_list]
+    progress = Progress(len(states), options.progress, transport.waiting)
+    fan = FanOut(TokenRunner(transport, want), states, options.max_workers, stop, progress)
+    collector = _Collector(on_chunk)
     try:
-        results = _fan_out(transport, states, endpoints, options)
+        for result in fan:
+            if result.failed and options.errors == "raise":
+                raise _load_failed(result)
+            collector.add(result)
     finally:
         transport.close()
-    return _snapshot(results, states)
-
-
-def _fan_out(
-    transport: Transport, states: list[TokenState], endpoints: tuple[str, ...], options: LoadOptions
-) -> list[_Result]:
-    from tqdm.auto import tqdm
-
-    results: list[_Result] = []
-    bar = tqdm(total=len(states), unit="token", disable=not options.progress, leave=False)
-    with ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="cronofy") as pool:
-        pending: set[Future[_Result]] = {
-            pool.submit(_load_one, transport, s, endpoints) for s in states
-        }
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    results.append(_collect(future.result(), options, bar))
-        finally:
-            for future in pending:
-                future.cancel()
-            bar.close()
-    return results
-
-
-def _collect(result: _Result, options: LoadOptions, bar: Any) -> _Result:
-    bar.update(1)
-    if result.errors and options.errors == "raise":
-        first = result.errors[0]
-        failure = RequestFailed(
-            first["kind"],
-            first["message"],
-            endpoint=first["endpoint"],
-            status_code=first["status_code"],
-            attempts=first["attempts"],
-        )
-        raise LoadFailed(first["token_label"], first["data_center"], failure)
-    return result
-
-
-def _snapshot(results: list[_Result], states: list[TokenState]) -> Snapshot:
-    order = {id(s): n for n, s in enumerate(states)}
-    results.sort(key=lambda r: order[id(r.state)])
+    frames = collector.frames({t.label: n for n, t in enumerate(token_list)})
+    unfinished = [s.token.label for s in states if id(s) not in fan.finished]
     return Snapshot(
-        profiles=schema.to_frame(schema.PROFILES, [row for r in results for row in r.profiles]),
-        accounts=schema.to_frame(schema.ACCOUNTS, [row for r in results for row in r.accounts]),
-        errors=schema.to_frame(schema.ERRORS, [row for r in results for row in r.errors]),
-        tokens=[s.token for s in states],
+        frames["profiles"],
+        frames["accounts"],
+        frames["errors"],
+        [s.token for s in states],
+        frames["calendars"],
+        unfinished,
     )
 
 
-def _warn(errors: pd.DataFrame, total: int, where: str) -> None:
-    if errors.empty:
-        return
-    counts = Counter(str(k) for k in errors["kind"])
-    kinds = ", ".join(f"{kind}={n}" for kind, n in counts.most_common())
-    failed = errors["token_label"].nunique()
-    warnings.warn(
-        f"{failed} of {total} tokens failed ({kinds}); see {where}", LoadWarning, stacklevel=3
+def _load_failed(result: Result) -> LoadFailed:
+    first = result.rows["errors"][0]
+    failure = RequestFailed(
+        first["kind"],
+        first["message"],
+        endpoint=first["endpoint"],
+        status_code=first["status_code"],
+        attempts=first["attempts"],
     )
+    return LoadFailed(first["token_label"], first["data_center"], failure)
+
+
+def _warn(snap: Snapshot, where: str) -> None:
+    notes = []
+    if not snap.errors.empty:
+        counts = Counter(str(k) for k in snap.errors["kind"])
+        kinds = ", ".join(f"{kind}={n}" for kind, n in counts.most_common())
+        failed = snap.errors["token_label"].nunique()
+        notes.append(f"{failed} of {len(snap.tokens)} tokens failed ({kinds}); see {where}")
+    if snap.unfinished:
+        notes.append(
+            f"interrupted: {len(snap.unfinished)} of {len(snap.tokens)} tokens were "
+            "not finished (their labels are in snapshot.unfinished)"
+        )
+    if notes:
+        warnings.warn("; ".join(notes), LoadWarning, stacklevel=3)
 
 
 def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
-    """Load profiles and accounts for every token; one ``Snapshot``.
+    """Load profiles, accounts (and calendars, where userinfo serves) for every token.
 
     ``tokens``: Tokens, a DataFrame or a CSV path (see ``tokens_from_csv``). Options
     (keyword-only, see ``LoadOptions``): credentials (per data center), timeout
-    (seconds per request), max_workers, retries (per GET), progress, errors ("warn",
-    "raise" or "ignore") and on_refresh (called at once with each refreshed Token).
+    (seconds per request), max_workers (per data center), retries (per GET), progress,
+    errors ("warn", "raise" or "ignore"), on_refresh (called at once with each refreshed
+    Token), rate_limits and endpoints. Ctrl-C (or a notebook's stop button) ends the
+    load within a couple of seconds and returns what finished.
     """
     opts = LoadOptions(**options)
-    snap = _run(tokens, opts, (ACCOUNT, PROFILES))
-    if opts.errors == "warn":
-        _warn(snap.errors, len(snap.tokens), "snapshot.errors")
+    snap = run(tokens, opts, Want(profiles=True, accounts=True, endpoints=opts.endpoints))
+    if opts.errors == "warn" or snap.unfinished:
+        _warn(snap, "snapshot.errors")
     return snap
 
 
 def load_profiles(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
     """The profiles frame; failed tokens are at ``df.attrs["errors"]`` (see :func:`load`)."""
-    return _one_frame(tokens, options, (ACCOUNT, PROFILES), "profiles")
+    return _one_frame(tokens, options, "profiles", Want(profiles=True, accounts=False))
 
 
 def load_accounts(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
-    """The accounts frame; failed tokens are at ``df.attrs["errors"]`` (see :func:`load`)."""
-    return _one_frame(tokens, options, (ACCOUNT,), "accounts")
+    """The accounts frame (GET /v1/account); failed tokens at ``df.attrs["errors"]``."""
+    return _one_frame(tokens, options, "accounts", Want(profiles=False, accounts=True))
 
 
-def _one_frame(
-    tokens: TokensArg, options: LoadKwargs, endpoints: tuple[str, ...], name: str
-) -> pd.DataFrame:
+def _one_frame(tokens: TokensArg, options: LoadKwargs, name: str, want: Want) -> pd.DataFrame:
     opts = LoadOptions(**options)
-    snap = _run(tokens, opts, endpoints)
+    snap = run(tokens, opts, Want(want.profiles, want.accounts, opts.endpoints))
     frame: pd.DataFrame = getattr(snap, name)
     frame.attrs["errors"] = snap.errors
-    if opts.errors == "warn":
-        _warn(snap.errors, len(snap.tokens), "df.attrs['errors']")
+    frame.attrs["unfinished"] = snap.unfinished
+    if opts.errors == "warn" or snap.unfinished:
+        _warn(snap, "df.attrs['errors']")
     return frame

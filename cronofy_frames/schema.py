@@ -14,7 +14,16 @@ import pandas as pd
 
 from ._exceptions import ERROR_KINDS
 
-__all__ = ["ACCOUNTS", "ERRORS", "PROFILES", "SCHEMAS", "apply_dtypes", "empty", "to_frame"]
+__all__ = [
+    "ACCOUNTS",
+    "CALENDARS",
+    "ERRORS",
+    "PROFILES",
+    "SCHEMAS",
+    "apply_dtypes",
+    "empty",
+    "to_frame",
+]
 
 STRING = pd.StringDtype("python")
 BOOLEAN = pd.BooleanDtype()
@@ -58,7 +67,27 @@ ERRORS: Schema = {
     "attempts": INT,
     "fetched_at": UTC,
 }
-SCHEMAS: dict[str, Schema] = {"profiles": PROFILES, "accounts": ACCOUNTS, "errors": ERRORS}
+CALENDARS: Schema = {
+    "token_label": STRING,
+    "data_center": STRING,
+    "account_id": STRING,
+    "profile_id": STRING,
+    "calendar_id": STRING,
+    "calendar_name": STRING,
+    "calendar_readonly": BOOLEAN,
+    "calendar_deleted": BOOLEAN,
+    "calendar_primary": BOOLEAN,
+    "permission_level": STRING,
+    "calendar_integrated_conferencing_available": BOOLEAN,
+    "calendar_attachments_available": BOOLEAN,
+    "fetched_at": UTC,
+}
+SCHEMAS: dict[str, Schema] = {
+    "profiles": PROFILES,
+    "accounts": ACCOUNTS,
+    "errors": ERRORS,
+    "calendars": CALENDARS,
+}
 
 
 def to_frame(schema: Schema, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:

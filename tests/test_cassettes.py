@@ -20,7 +20,12 @@ import cronofy_frames as cf
 from cronofy_frames.loader import LoadKwargs
 from tests.cassette_support import CASSETTES, pseudonym, recorder
 
-ONE: LoadKwargs = {"max_workers": 1, "progress": False, "errors": "ignore"}
+ONE: LoadKwargs = {
+    "max_workers": 1,
+    "progress": False,
+    "errors": "ignore",
+    "endpoints": "documented",
+}
 CREDS = {
     "us": cf.ClientCredentials("cronofy-client-us", "redacted-cs1"),
     "au": cf.ClientCredentials("cronofy-client-au", "redacted-cs1"),
@@ -122,6 +127,31 @@ def test_5xx_exhausted_is_server_error_and_the_next_endpoint_still_runs() -> Non
     assert (row["kind"], row["status_code"], row["attempts"]) == ("server_error", 502, 2)
     assert len(snap.profiles) == 2
     assert snap.profiles["account_id"].isna().all()
+
+
+def test_userinfo_serves_in_one_request_and_falls_back_on_403() -> None:
+    tokens = [cf.Token("redacted-us6", "us", "acme"), cf.Token("redacted-uk6", "uk", "initech")]
+    snap, _ = replay("userinfo_with_fallback", tokens, endpoints="auto")
+    assert snap.errors.empty
+    acme = snap.accounts.iloc[0]
+    assert (acme["account_id"], acme["sub"], acme["scope"], acme["default_tzid"]) == (
+        "acc_5700a00eb0ccd07000000000",
+        "acc_5700a00eb0ccd07000000000",
+        "read_events create_event delete_event",
+        "Europe/London",
+    )
+    assert snap.profiles["profile_id"].tolist() == [
+        "pro_n23kjnwrw2",
+        "pro_fe145c37de",
+        "pro_zz01zz01zz",
+    ]
+    assert snap.profiles["account_id"].notna().all()
+    assert snap.calendars["calendar_id"].tolist() == [
+        "cal_n23kjnwrw2_jsdjfksd",
+        "cal_n23kjnwrw2_sakdnawe",
+    ]
+    assert snap.calendars["calendar_primary"].tolist() == [True, False]
+    assert set(snap.calendars["profile_id"]) == {"pro_n23kjnwrw2"}
 
 
 def test_pseudonym_is_stable_and_leaves_pseudonyms_alone() -> None:

@@ -169,12 +169,23 @@ def test_refresh_needs_the_data_centers_credentials() -> None:
         assert "client credentials were refused" in wrong.errors.iloc[0]["message"]
 
 
-def test_429s_from_the_rate_limit_are_retried_until_they_pass() -> None:
-    with sandbox.serve(accounts=40, seed=4, rate_limit=RateLimit(15, 100_000)) as s:
+def test_429s_slow_the_data_center_down_and_are_retried_until_they_pass() -> None:
+    # the client believes the documented 50/s; this server allows 15/s
+    with sandbox.serve(accounts=60, seed=4, rate_limit=RateLimit(15, 100_000)) as s:
         snap = quiet(tokens_of(s), max_workers=16)
+        assert s.world.requests[("us", "429")] > 0
         assert snap.errors.empty
-        assert len(snap.accounts) == 40
-        assert sum(s.world.requests.values()) == 80  # 429s are answered before counting
+        assert len(snap.accounts) == 60
+
+
+def test_client_limits_matching_the_server_get_no_429_and_one_request_per_token() -> None:
+    limit = cf.RateLimit(per_second=10, per_minute=1000)
+    with sandbox.serve(accounts=60, seed=4, rate_limit=RateLimit(10, 1000)) as s:
+        snap = quiet(tokens_of(s), max_workers=16, rate_limits=limit)
+        assert snap.errors.empty
+        assert not [k for k in s.world.requests if k[1] == "429"]
+        assert sum(s.world.requests.values()) == 60
+        assert set(path for _, path in s.world.requests) == {"/v1/userinfo"}
 
 
 def test_server_errors_are_retried_then_reported_with_attempts() -> None:
@@ -182,10 +193,11 @@ def test_server_errors_are_retried_then_reported_with_attempts() -> None:
         snap = quiet(tokens_of(s), retries=4)
         assert snap.errors.empty
         assert len(snap.accounts) == 30
-        assert sum(s.world.requests.values()) > 60
+        assert sum(s.world.requests.values()) > 30
     with sandbox.serve(accounts=1, seed=4, rate_limit=None, faults=Faults(http_502=1.0)) as s:
-        err = quiet(tokens_of(s), retries=1).errors
+        err = quiet(tokens_of(s), retries=1, endpoints="documented").errors
         assert err["kind"].tolist() == ["server_error", "server_error"]
+        assert err["endpoint"].tolist() == ["/v1/account", "/v1/profiles"]
         assert err["status_code"].tolist() == [502, 502]
         assert err["attempts"].tolist() == [2, 2]
 
@@ -203,14 +215,14 @@ def test_faults_become_errors_of_their_kind(faults: Faults, kind: str) -> None:
     with sandbox.serve(accounts=2, seed=4, rate_limit=None, faults=faults) as s:
         snap = quiet(tokens_of(s), timeout=0.3, retries=1)
         assert set(snap.errors["kind"]) == {kind}
-        assert len(snap.errors) == 4
+        assert len(snap.errors) == 2
         assert snap.accounts.empty
 
 
 def test_unreachable_data_center_is_a_connection_error() -> None:
     token = cf.Token("some_token_value", "http://127.0.0.1:9", "nowhere")
     err = quiet(token, retries=0).errors
-    assert err["kind"].tolist() == ["connection", "connection"]
+    assert err["kind"].tolist() == ["connection"]
 
 
 def test_no_token_is_dropped_or_counted_twice_under_faults() -> None:
@@ -219,7 +231,7 @@ def test_no_token_is_dropped_or_counted_twice_under_faults() -> None:
         toks = tokens_of(s)
         snap = quiet(toks, credentials=s.credentials_by_url, retries=2)
     assert snap.accounts["token_label"].is_unique
-    account_errors = snap.errors[snap.errors["endpoint"].isin(["/v1/account", "/oauth/token"])]
+    account_errors = snap.errors[snap.errors["endpoint"].isin(["/v1/userinfo", "/oauth/token"])]
     assert labels(snap.accounts) | labels(account_errors) == {t.label for t in toks}
     assert not labels(snap.accounts) & labels(account_errors)
     assert not snap.errors.empty
@@ -276,11 +288,13 @@ def test_two_loads_at_once_do_not_interfere() -> None:
 
 def test_requests_carry_user_agent_bearer_and_timeout(sb: Sandbox) -> None:
     transport = Transport(TransportConfig(timeout=7.0), {})
-    session = transport.session()
+    token = tokens_of(sb, 1)[0]
+    session = transport.session(token)
     assert session.headers["User-Agent"] == f"cronofy-frames/{cf.__version__}"
-    assert session is transport.session()  # one per thread
+    assert session is transport.session(token)  # one per thread
+    assert token.base_url + "/" in session.adapters  # an adapter per data center
     other: list[requests.Session] = []
-    t = threading.Thread(target=lambda: other.append(transport.session()))
+    t = threading.Thread(target=lambda: other.append(transport.session(token)))
     t.start()
     t.join()
     assert other[0] is not session
@@ -329,3 +343,59 @@ def test_no_secret_in_frames_reprs_warnings_or_logs(caplog: pytest.LogCaptureFix
     texts += [snap.profiles.to_csv(), snap.accounts.to_csv(), snap.errors.to_csv()]
     leaks = [x for x in secrets if x and any(x in text for text in texts)]
     assert not leaks
+
+
+def test_frames_are_identical_through_userinfo_and_the_documented_endpoints() -> None:
+    with sandbox.serve(accounts=80, seed=13, rate_limit=None) as s:
+        auto = quiet(tokens_of(s))
+        documented = quiet(tokens_of(s), endpoints="documented")
+        assert sum(n for (_, p), n in s.world.requests.items() if p == "/v1/userinfo") == 80
+    for name in ("profiles", "accounts"):
+        pd.testing.assert_frame_equal(
+            getattr(auto, name).drop(columns="fetched_at"),
+            getattr(documented, name).drop(columns="fetched_at"),
+        )
+    assert len(auto.calendars) > len(auto.profiles)
+    assert documented.calendars.empty
+
+
+def test_userinfo_refused_falls_back_per_data_center_and_is_remembered() -> None:
+    with sandbox.serve(accounts=60, seed=13, rate_limit=None, userinfo_status={"us": 402}) as s:
+        snap = quiet(tokens_of(s), max_workers=1)
+        us_tokens = sum(1 for a in s.accounts if a.data_center == "us")
+        requests_by = s.world.requests
+        assert snap.errors.empty
+        assert len(snap.accounts) == 60
+        assert requests_by[("us", "/v1/userinfo")] == 1  # remembered after the first 402
+        assert requests_by[("us", "/v1/account")] == us_tokens
+        assert requests_by[("us", "/v1/profiles")] == us_tokens
+        assert requests_by[("uk", "/v1/account")] == 0
+
+
+def test_calendars_match_the_sandbox(sb: Sandbox) -> None:
+    snap = quiet(tokens_of(sb, 20))
+    expected = [
+        (a.account_id, p.profile_id, c["calendar_id"], c["calendar_primary"])
+        for a in map(sb.world.account, range(20))
+        for p in a.profiles
+        for c in p.calendars
+    ]
+    got = [
+        (r.account_id, r.profile_id, r.calendar_id, r.calendar_primary)
+        for r in snap.calendars.itertuples()
+    ]
+    assert got == expected
+    assert list(snap.calendars.columns)[:5] == [
+        "token_label",
+        "data_center",
+        "account_id",
+        "profile_id",
+        "calendar_id",
+    ]
+
+
+def test_load_accounts_uses_one_account_request_per_token() -> None:
+    with sandbox.serve(accounts=12, seed=13, rate_limit=None) as s:
+        df = cf.load_accounts(tokens_of(s), progress=False)
+        assert len(df) == 12
+        assert {p for _, p in s.world.requests} == {"/v1/account"}

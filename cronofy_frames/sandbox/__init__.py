@@ -145,11 +145,15 @@ def start(
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     token_ttl: float | None = None,
     rotate_refresh_tokens: bool = True,
+    userinfo_status: dict[str, int] | None = None,
 ) -> Sandbox:
     """Start the six servers in background threads; call ``close()`` when done.
 
     ``port=0`` picks free ports; any other port gives ``us`` that port and the other
     data centers the next five, in the order us, uk, de, au, ca, sg.
+    ``userinfo_status`` maps data centers whose plan lacks /v1/userinfo to the status
+    it answers there (402, 403 or 404). ``world.requests`` counts requests by
+    (data center, path), with 429s it sent under (data center, "429").
     """
     if port < 0 or port > 65535 - len(DC_IDS):
         raise ValueError(f"port {port} is out of range")
@@ -160,6 +164,7 @@ def start(
         rate_limit=rate_limit,
         token_ttl=token_ttl,
         rotate_refresh_tokens=rotate_refresh_tokens,
+        userinfo_status=userinfo_status,
     )
     stopping = threading.Event()
     servers: dict[str, SandboxHTTPServer] = {}
@@ -188,6 +193,7 @@ class SandboxOptions(TypedDict, total=False):
     rate_limit: RateLimit | None
     token_ttl: float | None
     rotate_refresh_tokens: bool
+    userinfo_status: dict[str, int] | None
 
 
 @contextlib.contextmanager

@@ -120,6 +120,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(401, b"", "text/plain", extra={"WWW-Authenticate": 'Bearer realm="Cronofy"'})
             return
         world.requests[(dc, path)] += 1
+        if path == "/v1/userinfo" and dc in world.userinfo_status:
+            self._send(world.userinfo_status[dc], b"", "text/plain")
+            return
         if self._fault(world.draw(token, path)):
             return
         payload = ROUTES[path](account)
@@ -160,6 +163,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self._send(200, body, JSON_TYPE)
 
     def _too_many(self, wait: float, force_header: bool) -> None:
+        self.server.world.requests[(self.server.dc, "429")] += 1
         extra = {}
         if force_header:
             extra["Retry-After"] = str(max(1, math.ceil(wait)))

@@ -52,6 +52,7 @@ class World:
         rate_limit: RateLimit | None,
         token_ttl: float | None,
         rotate_refresh_tokens: bool,
+        userinfo_status: dict[str, int] | None = None,
     ) -> None:
         if accounts < 0:
             raise ValueError(f"accounts must not be negative, got {accounts}")
@@ -61,6 +62,12 @@ class World:
         self.rate_limit = rate_limit
         self.token_ttl = token_ttl
         self.rotate = rotate_refresh_tokens
+        self.userinfo_status = dict(userinfo_status or {})
+        for dc, status in self.userinfo_status.items():
+            if dc not in DC_IDS or status not in (402, 403, 404):
+                raise ValueError(
+                    f"userinfo_status {dc}={status}: want a data center and 402/403/404"
+                )
         self._key = hashlib.sha256(f"cronofy-frames-sandbox:{seed}".encode()).digest()
         self._lock = threading.Lock()
         self._started = time.monotonic()

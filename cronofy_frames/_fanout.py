@@ -1,0 +1,231 @@
+"""Running one token's requests, and fanning out over many tokens by data center.
+
+Each data center is a lane with at most ``max_workers`` tokens in flight, so a data
+center that waits on its rate limit, or fails, never holds up another. Results stream
+back in the order they finish; ``KeyboardInterrupt`` stops the run within a couple of
+seconds and leaves the unfinished tokens listed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from ._endpoints import fetch_account, fetch_profiles, fetch_userinfo
+from ._exceptions import RequestFailed
+from ._transport import TokenState, Transport
+
+Endpoints = Literal["auto", "documented"]
+FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint would fail too
+NO_USERINFO = frozenset({"payment_required", "forbidden", "not_found"})  # 402, 403, 404
+POLL_SECONDS = 0.25  # how often the progress bar and an interrupt are looked at
+
+
+@dataclass(frozen=True)
+class Want:
+    """Which frames a load needs, and which endpoints may serve them."""
+
+    profiles: bool
+    accounts: bool
+    endpoints: Endpoints = "auto"
+
+    @property
+    def userinfo(self) -> bool:
+        """Whether one /v1/userinfo request should serve the token."""
+        return self.endpoints == "auto" and self.profiles
+
+
+@dataclass
+class Result:
+    """What one token produced: rows per frame, or nothing if it never ran."""
+
+    state: TokenState
+    rows: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"profiles": [], "accounts": [], "calendars": [], "errors": []}
+    )
+
+    @property
+    def failed(self) -> bool:
+        """Whether any request of this token failed."""
+        return bool(self.rows["errors"])
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
+
+
+class TokenRunner:
+    """Fetches what ``want`` asks for one token; remembers data centers without userinfo."""
+
+    def __init__(self, transport: Transport, want: Want) -> None:
+        self.transport = transport
+        self.want = want
+        self._no_userinfo: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, state: TokenState) -> Result:
+        result = Result(state)
+        if self.want.userinfo and state.token.data_center not in self._no_userinfo:
+            try:
+                self._userinfo(result)
+                return result
+            except RequestFailed as failure:
+                if failure.kind not in NO_USERINFO:
+                    _error(result, failure)
+                    return result
+                with self._lock:
+                    self._no_userinfo.add(state.token.data_center)
+        self._documented(result)
+        return result
+
+    def _userinfo(self, result: Result) -> None:
+        info = fetch_userinfo(self.transport, result.state)
+        base = {
+            **_base(result.state),
+            "account_id": info["account"]["account_id"],
+            "fetched_at": _now(),
+        }
+        if self.want.accounts:
+            result.rows["accounts"].append({**base, **info["account"]})
+        result.rows["profiles"] += [{**base, **p} for p in info["profiles"]]
+        result.rows["calendars"] += [{**base, **c} for c in info["calendars"]]
+
+    def _documented(self, result: Result) -> None:
+        state, account_id = result.state, None
+        try:
+            if self.want.accounts or self.want.profiles:
+                account = fetch_account(self.transport, state)
+                account_id = account["account_id"]
+                if self.want.accounts:
+                    result.rows["accounts"].append(
+                        {**_base(state), **account, "fetched_at": _now()}
+                    )
+        except RequestFailed as failure:
+            _error(result, failure)
+            if failure.kind in FATAL_KINDS:
+                return
+        if self.want.profiles:
+            try:
+                stamp = {**_base(state), "account_id": account_id, "fetched_at": _now()}
+                result.rows["profiles"] += [
+                    {**stamp, **p} for p in fetch_profiles(self.transport, state)
+                ]
+            except RequestFailed as failure:
+                _error(result, failure)
+
+
+def _base(state: TokenState) -> dict[str, Any]:
+    return {"token_label": state.token.label, "data_center": state.token.data_center}
+
+
+def _error(result: Result, failure: RequestFailed) -> None:
+    result.rows["errors"].append(
+        {
+            **_base(result.state),
+            "endpoint": failure.endpoint,
+            "kind": failure.kind,
+            "status_code": failure.status_code,
+            "message": failure.message,
+            "attempts": failure.attempts,
+            "fetched_at": _now(),
+        }
+    )
+
+
+class Progress:
+    """A tqdm.auto bar of finished tokens with ok / failed / waiting-for-rate-limit."""
+
+    def __init__(self, total: int, enabled: bool, waiting: Callable[[], int]) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            unit="token",
+            disable=not enabled,
+            leave=enabled,
+            desc="cronofy",
+            dynamic_ncols=True,
+        )
+        self.ok = self.failed = 0
+        self._waiting = waiting
+
+    def finished(self, result: Result) -> None:
+        """Count one finished token."""
+        if result.failed:
+            self.failed += 1
+        else:
+            self.ok += 1
+        self.bar.update(1)
+
+    def refresh(self) -> None:
+        """Show the current counts."""
+        self.bar.set_postfix(ok=self.ok, failed=self.failed, waiting=self._waiting(), refresh=True)
+
+    def close(self) -> None:
+        """Final counts, then close the bar."""
+        self.refresh()
+        self.bar.close()
+
+
+class FanOut:
+    """Runs ``runner`` over ``states``, lane by data center; iterate to get results."""
+
+    def __init__(
+        self,
+        runner: Callable[[TokenState], Result],
+        states: list[TokenState],
+        max_workers: int,
+        stop: threading.Event,
+        progress: Progress,
+    ) -> None:
+        self.runner = runner
+        self.max_workers = max_workers
+        self.stop = stop
+        self.progress = progress
+        self.lanes: dict[str, deque[TokenState]] = {}
+        for state in states:
+            self.lanes.setdefault(state.token.data_center, deque()).append(state)
+        self.finished: set[int] = set()
+        self.interrupted = False
+
+    def __iter__(self) -> Iterator[Result]:
+        workers = self.max_workers * max(1, len(self.lanes))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cronofy")
+        running: dict[Future[Result], str] = {}
+        try:
+            for lane in self.lanes:
+                for _ in range(self.max_workers):
+                    self._submit(pool, lane, running)
+            yield from self._drain(pool, running)
+        except KeyboardInterrupt:
+            self.interrupted = True
+        finally:
+            self.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.progress.close()
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, lane: str, running: dict[Future[Result], str]
+    ) -> None:
+        if self.lanes[lane]:
+            running[pool.submit(self.runner, self.lanes[lane].popleft())] = lane
+
+    def _drain(
+        self, pool: ThreadPoolExecutor, running: dict[Future[Result], str]
+    ) -> Iterator[Result]:
+        while running:
+            done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            self.progress.refresh()
+            for future in done:
+                lane = running.pop(future)
+                self._submit(pool, lane, running)
+                result = future.result()
+                self.finished.add(id(result.state))
+                self.progress.finished(result)
+                yield result
