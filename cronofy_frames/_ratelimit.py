@@ -4,8 +4,8 @@ Cronofy limits each application (so each data center) to 50 requests per second 
 500 per minute by default. ``RateLimiter.acquire`` hands out send slots so that no
 one-second or sixty-second window ever holds more than its share, with a small
 margin for network jitter. A 429 halves the per-second pace and holds the data center
-for ``Retry-After`` (or one second); each request sent afterwards wins a little of the
-pace back, so a data center recovers gradually. Data centers never wait on each other.
+for ``Retry-After`` (or one second); from then on it wins back a tenth of the full
+pace per second, so a data center recovers gradually. Data centers never wait on each other.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["DEFAULT_RATE_LIMIT", "Interrupted", "RateLimit", "RateLimiter", "floor_seconds"]
 
 MARGIN = 0.03  # windows are treated as 3% longer than they are, for network jitter
 MIN_PACE = 0.125  # after repeated 429s the pace never drops below 1/8 of the limit
-RECOVERY = 0.02  # share of the full pace won back by each request after a 429
+RECOVERY = 0.1  # share of the full pace won back per second once a hold ends
 
 
 class Interrupted(Exception):
@@ -43,12 +44,15 @@ class RateLimit:
 class RateLimiter:
     """Send slots for one data center; thread-safe, interruptible."""
 
-    def __init__(self, limit: RateLimit, stop: threading.Event) -> None:
+    def __init__(
+        self, limit: RateLimit, stop: threading.Event, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self._stop = stop
+        self._clock = clock
         self._lock = threading.Lock()
         self._sent: collections.deque[float] = collections.deque()
-        self._pace = 1.0
+        self._low = 1.0  # the pace right after the last 429
         self._hold_until = 0.0
         self.waiting = 0
         self.throttled = 0
@@ -58,11 +62,10 @@ class RateLimiter:
         waited = 0.0
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 delay = self._delay(now)
                 if delay <= 0:
                     self._sent.append(now)
-                    self._pace = min(1.0, self._pace + RECOVERY)
                     return waited
                 self.waiting += 1
             try:
@@ -81,18 +84,22 @@ class RateLimiter:
         ready = self._hold_until
         if len(sent) >= limit.per_minute:
             ready = max(ready, sent[-limit.per_minute] + minute)
-        per_second = max(1, int(limit.per_second * self._pace))
+        per_second = max(1, int(limit.per_second * self._pace(now) + 1e-9))
         if len(sent) >= per_second:
             ready = max(ready, sent[-per_second] + 1.0 + MARGIN)
         return ready - now
 
+    def _pace(self, now: float) -> float:
+        return min(1.0, self._low + RECOVERY * max(0.0, now - self._hold_until))
+
     def throttle(self, retry_after: float | None) -> None:
-        """A 429 arrived: slow down and hold the data center for a while."""
+        """A 429 arrived: halve the pace and hold the data center for a while."""
         with self._lock:
+            now = self._clock()
             self.throttled += 1
-            self._pace = max(MIN_PACE, self._pace / 2)
+            self._low = max(MIN_PACE, self._pace(now) / 2)
             hold = retry_after if retry_after is not None else 1.0
-            self._hold_until = max(self._hold_until, time.monotonic() + hold)
+            self._hold_until = max(self._hold_until, now + hold)
 
 
 DEFAULT_RATE_LIMIT = RateLimit()

@@ -1,0 +1,115 @@
+"""The client-side rate limiter, on a simulated clock: windows, 429 slow-down, recovery."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import cronofy_frames as cf
+from cronofy_frames._ratelimit import Interrupted, RateLimiter, floor_seconds
+
+
+class SimulatedTime(threading.Event):
+    """A stop event whose ``wait`` advances a simulated clock instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.now += timeout or 0.0
+        return self.is_set()
+
+
+def send_times(limit: cf.RateLimit, count: int) -> tuple[SimulatedTime, list[float]]:
+    sim = SimulatedTime()
+    limiter = RateLimiter(limit, sim, sim.clock)
+    times = []
+    for _ in range(count):
+        limiter.acquire()
+        times.append(sim.now)
+    return sim, times
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    return max(sum(1 for t in times if start <= t < start + window) for start in times)
+
+
+def test_no_window_ever_holds_more_than_its_limit() -> None:
+    _, times = send_times(cf.RateLimit(per_second=50, per_minute=500), 1200)
+    assert most_in_window(times, 1.0) == 50
+    assert most_in_window(times, 60.0) == 500
+
+
+def test_sends_go_out_as_fast_as_the_limits_allow() -> None:
+    limit = cf.RateLimit(per_second=50, per_minute=500)
+    _, times = send_times(limit, 1200)
+    elapsed = times[-1] - times[0]
+    assert floor_seconds(1200, limit) <= elapsed <= floor_seconds(1200, limit) * 1.05
+
+
+def test_floor_seconds() -> None:
+    limit = cf.RateLimit()
+    assert [floor_seconds(n, limit) for n in (0, 1, 50, 51, 500, 501, 1001)] == [
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        9.0,
+        60.0,
+        120.0,
+    ]
+
+
+def test_a_429_halves_the_pace_holds_and_recovers_gradually() -> None:
+    sim = SimulatedTime()
+    limiter = RateLimiter(cf.RateLimit(per_second=40, per_minute=10_000), sim, sim.clock)
+    limiter.acquire()
+    limiter.throttle(retry_after=2.0)
+    start = sim.now
+    limiter.acquire()
+    assert sim.now - start == pytest.approx(2.0)  # held for Retry-After
+    times = [sim.now]
+    for _ in range(200):
+        limiter.acquire()
+        times.append(sim.now)
+    first_second = sum(1 for t in times if t < times[0] + 1.0)
+    assert first_second == 20  # half the pace right after the 429
+    assert most_in_window(times, 1.0) == 40  # and the full pace again later
+    assert times[-1] - times[0] > 200 / 40  # which took a while
+    assert limiter.throttled == 1
+
+
+def test_throttle_without_retry_after_holds_one_second() -> None:
+    sim = SimulatedTime()
+    limiter = RateLimiter(cf.RateLimit(), sim, sim.clock)
+    limiter.throttle(None)
+    limiter.acquire()
+    assert sim.now == pytest.approx(1001.0)
+
+
+def test_stop_interrupts_a_waiting_acquire() -> None:
+    sim = SimulatedTime()
+    limiter = RateLimiter(cf.RateLimit(per_second=1, per_minute=10), sim, sim.clock)
+    limiter.acquire()
+    sim.set()
+    with pytest.raises(Interrupted):
+        limiter.acquire()
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True, "50"])
+def test_rate_limit_rejects_nonsense(bad: object) -> None:
+    with pytest.raises(ValueError, match="per_second must be a positive integer"):
+        cf.RateLimit(per_second=bad)
+
+
+def test_rate_limits_option_names_its_bad_value() -> None:
+    token = cf.Token("some_token_value", "http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="'eu'"):
+        cf.load(token, rate_limits={"eu": cf.RateLimit()}, progress=False)
+    with pytest.raises(ValueError, match="rate_limits values must be RateLimit"):
+        cf.load(token, rate_limits={"uk": 50}, progress=False)  # type: ignore[dict-item]
