@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,12 +19,14 @@ import pandas as pd
 
 from ._endpoints import fetch_account, fetch_profiles, fetch_userinfo
 from ._exceptions import RequestFailed
+from ._ratelimit import Interrupted
 from ._transport import TokenState, Transport
 
 Endpoints = Literal["auto", "documented"]
 FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint would fail too
 NO_USERINFO = frozenset({"payment_required", "forbidden", "not_found"})  # 402, 403, 404
 POLL_SECONDS = 0.25  # how often the progress bar and an interrupt are looked at
+GRACE_SECONDS = 1.0  # after an interrupt, how long requests in flight may still finish
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ class FanOut:
         self.finished: set[int] = set()
         self.interrupted = False
 
-    def __iter__(self) -> Iterator[Result]:
+    def __iter__(self) -> Generator[Result, None, None]:
         workers = self.max_workers * max(1, len(self.lanes))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cronofy")
         running: dict[Future[Result], str] = {}
@@ -205,6 +207,8 @@ class FanOut:
             yield from self._drain(pool, running)
         except KeyboardInterrupt:
             self.interrupted = True
+            self.stop.set()
+            yield from self._harvest(running)
         finally:
             self.stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
@@ -225,7 +229,16 @@ class FanOut:
             for future in done:
                 lane = running.pop(future)
                 self._submit(pool, lane, running)
-                result = future.result()
-                self.finished.add(id(result.state))
-                self.progress.finished(result)
-                yield result
+                yield self._finish(future.result())
+
+    def _finish(self, result: Result) -> Result:
+        self.finished.add(id(result.state))
+        self.progress.finished(result)
+        return result
+
+    def _harvest(self, running: dict[Future[Result], str]) -> Iterator[Result]:
+        """After a stop: the results that finish within the grace period; no new work."""
+        done, _ = wait(running, timeout=GRACE_SECONDS)
+        for future in done:
+            if not future.cancelled() and not isinstance(future.exception(), Interrupted):
+                yield self._finish(future.result())

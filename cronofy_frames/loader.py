@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
@@ -161,11 +161,11 @@ class _Collector:
         }
         self.rows = {name: [] for name in FRAMES}
         self.pending = 0
-        if self.on_chunk is not None:
-            self.on_chunk(chunk)
         for name, frame in chunk.items():
             if len(frame):
                 self.chunks[name].append(frame)
+        if self.on_chunk is not None:  # after keeping the chunk: the callback may be interrupted
+            self.on_chunk(chunk)
 
     def frames(self, order: dict[str, int]) -> dict[str, pd.DataFrame]:
         self.flush()
@@ -211,10 +211,7 @@ def run(
     fan = FanOut(TokenRunner(transport, want), states, options.max_workers, stop, progress)
     collector = _Collector(on_chunk)
     try:
-        for result in fan:
-            if result.failed and options.errors == "raise":
-                raise _load_failed(result)
-            collector.add(result)
+        _consume(fan, collector, options.errors == "raise")
     finally:
         transport.close()
     frames = collector.frames({t.label: n for n, t in enumerate(token_list)})
@@ -227,6 +224,31 @@ def run(
         frames["calendars"],
         unfinished,
     )
+
+
+def _consume(fan: FanOut, collector: _Collector, raise_first: bool) -> None:
+    """Collect every result; a Ctrl-C that lands here, not in the fan, is handed to it."""
+    results: Generator[Result, None, None] = iter(fan)
+    while True:
+        try:
+            for result in results:
+                if result.failed and raise_first:
+                    raise _load_failed(result)
+                collector.add(result)
+            return
+        except KeyboardInterrupt:
+            if fan.interrupted:
+                return  # a second Ctrl-C: stop harvesting
+            results = _after_interrupt(results)
+
+
+def _after_interrupt(results: Generator[Result, None, None]) -> Generator[Result, None, None]:
+    try:
+        first = results.throw(KeyboardInterrupt())
+    except StopIteration:
+        return
+    yield first
+    yield from results
 
 
 def _load_failed(result: Result) -> LoadFailed:
