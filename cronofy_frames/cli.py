@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._ratelimit import RateLimit
+from ._runs import RunOutcome, apply_refreshed, run_to_folder
 from .credentials import ClientCredentials, Token, credentials_from_csv, tokens_from_csv
-from .export import RefreshedTokenWriter, write_frames_csv
-from .loader import Snapshot, load
+from .export import write_frames_csv
+from .loader import LoadOptions, Snapshot, load
 
 USAGE = """\
 usage: cronofy-frames COMMAND [options]
@@ -28,13 +30,15 @@ commands:
 'cronofy-frames COMMAND --help' explains each command."""
 
 LOAD_HELP = """\
-Load calendar profiles and accounts for every token in TOKENS (a CSV with an
-access_token column and optional label, data_center, refresh_token columns) and write
-profiles.csv, accounts.csv and errors.csv into --out. Tokens refreshed on the way are
-appended, as each refresh happens, to --save-refreshed (default: TOKENS.refreshed.csv
-beside TOKENS, readable by you only): merge them back, or the old refresh tokens may
-no longer work. Exit status 0: all tokens loaded; 1: some failed (see errors.csv);
-2: bad input."""
+Load calendar profiles, accounts and calendars for every token in TOKENS (a CSV with
+an access_token column and optional label, data_center, refresh_token columns) and
+write profiles.csv, accounts.csv, calendars.csv and errors.csv into --out. Finished
+work is written in chunks as it arrives: after Ctrl-C or a crash, rerun with --resume
+to go on without fetching finished tokens again. Tokens refreshed on the way are
+appended, as each refresh happens, to --save-refreshed (default TOKENS.refreshed.csv,
+readable by you only); the next run uses the newest pair of each label from it.
+Exit status 0: all tokens loaded; 1: some failed (see errors.csv); 2: bad input;
+130: interrupted."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,56 +68,88 @@ def _load_parser() -> argparse.ArgumentParser:
         help="CSV of data_center,client_id,client_secret (needed to refresh)",
     )
     p.add_argument("--save-refreshed", metavar="FILE", help="where refreshed tokens are appended")
+    p.add_argument("--resume", action="store_true", help="go on with an interrupted run in --out")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    p.add_argument("--max-workers", type=int, default=8, help="parallel requests (default 8)")
+    p.add_argument(
+        "--max-workers", type=int, default=8, help="requests in flight per data center (default 8)"
+    )
     p.add_argument("--retries", type=int, default=4, help="retries per request (default 4)")
+    p.add_argument(
+        "--rate-limit",
+        default="50/500",
+        metavar="PER_SECOND/PER_MINUTE",
+        help="your application's limit on every data center (default 50/500)",
+    )
+    p.add_argument(
+        "--endpoints",
+        choices=("auto", "documented"),
+        default="auto",
+        help="auto: one /v1/userinfo request per token where allowed (default)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def _options(args: argparse.Namespace) -> LoadOptions:
+    second, _, minute = args.rate_limit.partition("/")
+    try:
+        limit = RateLimit(int(second), int(minute))
+    except ValueError:
+        raise ValueError(
+            f"--rate-limit {args.rate_limit!r}: want PER_SECOND/PER_MINUTE, e.g. 50/500"
+        ) from None
+    return LoadOptions(
+        credentials=credentials_from_csv(args.credentials) if args.credentials else None,
+        timeout=args.timeout,
+        max_workers=args.max_workers,
+        retries=args.retries,
+        progress=not args.no_progress,
+        errors="ignore",
+        rate_limits=limit,
+        endpoints=args.endpoints,
+    )
 
 
 def load_command(argv: Sequence[str]) -> int:
     """``cronofy-frames load``."""
     args = _load_parser().parse_args(argv)
-    try:
-        tokens = tokens_from_csv(args.tokens)
-        creds = credentials_from_csv(args.credentials) if args.credentials else {}
-    except (ValueError, OSError) as exc:
-        return _fail(exc)
     saved = Path(args.save_refreshed or f"{args.tokens}.refreshed.csv")
-    return _load_and_write(tokens, creds, saved, args)
-
-
-def _load_and_write(
-    tokens: list[Token], creds: dict[str, ClientCredentials], saved: Path, args: argparse.Namespace
-) -> int:
-    writer = RefreshedTokenWriter(saved)
     try:
-        snap = load(
-            tokens,
-            credentials=creds,
-            timeout=args.timeout,
-            max_workers=args.max_workers,
-            retries=args.retries,
-            progress=not args.no_progress,
-            errors="ignore",
-            on_refresh=writer,
-        )
-        paths = write_frames_csv(_frames(snap), args.out)
+        options = _options(args)
+        tokens, replaced = apply_refreshed(tokens_from_csv(args.tokens), saved)
+        if replaced:
+            print(f"using the newest pairs of {replaced} tokens from {saved}", file=sys.stderr)
+        outcome = run_to_folder(tokens, args.out, options, resume=args.resume, refreshed=saved)
     except (ValueError, OSError) as exc:
         return _fail(exc)
-    finally:
-        writer.close()
+    return _report(outcome, saved)
+
+
+def _report(outcome: RunOutcome, saved: Path) -> int:
+    snap = outcome.snapshot
     print(summary(snap))
-    print(f"wrote {', '.join(str(p) for p in paths)}")
-    if writer.count:
+    if outcome.refreshed:
         print(
-            f"{writer.count} tokens were refreshed: their new pairs are in {saved}", file=sys.stderr
+            f"{outcome.refreshed} tokens were refreshed: their new pairs are in {saved}",
+            file=sys.stderr,
         )
+    if not snap.complete:
+        print(
+            f"interrupted: {len(snap.unfinished)} tokens not finished; rerun with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"wrote {', '.join(str(p) for p in outcome.written)}")
     return 1 if not snap.errors.empty else 0
 
 
 def _frames(snap: Snapshot) -> dict[str, pd.DataFrame]:
-    return {"profiles": snap.profiles, "accounts": snap.accounts, "errors": snap.errors}
+    return {
+        "profiles": snap.profiles,
+        "accounts": snap.accounts,
+        "calendars": snap.calendars,
+        "errors": snap.errors,
+    }
 
 
 def _fail(exc: BaseException) -> int:

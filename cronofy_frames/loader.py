@@ -9,6 +9,7 @@ arrives, so memory stays bounded, and an interrupted load keeps what it finished
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -40,6 +41,7 @@ ErrorsMode = Literal["warn", "raise", "ignore"]
 TokensArg = Token | Iterable[Token] | pd.DataFrame | str | Path
 FRAMES = ("profiles", "accounts", "calendars", "errors")
 CHUNK_TOKENS = 1000  # finished tokens turned into DataFrames at a time
+CHUNK_SECONDS = 10.0  # and at least this often, while tokens finish
 
 
 class LoadWarning(UserWarning):
@@ -142,17 +144,22 @@ class Snapshot:
 class _Collector:
     """Turns finished results into typed frames, a chunk at a time."""
 
-    def __init__(self, on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None) -> None:
+    def __init__(
+        self, on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None, keep: bool
+    ) -> None:
         self.on_chunk = on_chunk
+        self.keep = keep
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FRAMES}
         self.chunks: dict[str, list[pd.DataFrame]] = {name: [] for name in FRAMES}
         self.pending = 0
+        self.flushed_at = time.monotonic()
 
     def add(self, result: Result) -> None:
         for name in FRAMES:
             self.rows[name] += result.rows[name]
         self.pending += 1
-        if self.pending >= CHUNK_TOKENS:
+        stale = time.monotonic() - self.flushed_at >= CHUNK_SECONDS
+        if self.pending >= CHUNK_TOKENS or stale:
             self.flush()
 
     def flush(self) -> None:
@@ -160,9 +167,9 @@ class _Collector:
             name: schema.to_frame(schema.SCHEMAS[name], rows) for name, rows in self.rows.items()
         }
         self.rows = {name: [] for name in FRAMES}
-        self.pending = 0
+        self.pending, self.flushed_at = 0, time.monotonic()
         for name, frame in chunk.items():
-            if len(frame):
+            if len(frame) and self.keep:
                 self.chunks[name].append(frame)
         if self.on_chunk is not None:  # after keeping the chunk: the callback may be interrupted
             self.on_chunk(chunk)
@@ -195,8 +202,13 @@ def run(
     options: LoadOptions,
     want: Want,
     on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None = None,
+    keep: bool = True,
 ) -> Snapshot:
-    """Load ``want`` for every token; ``on_chunk`` sees each chunk of frames as it is built."""
+    """Load ``want`` for every token; ``on_chunk`` sees each chunk of frames as it is built.
+
+    With ``keep=False`` the chunks are only handed to ``on_chunk`` (memory stays bounded
+    however many tokens there are) and the snapshot's frames are empty.
+    """
     token_list = _as_tokens(tokens)
     stop = threading.Event()
     transport = Transport(
@@ -209,7 +221,7 @@ def run(
     states = [TokenState(t) for t in token_list]
     progress = Progress(len(states), options.progress, transport.waiting)
     fan = FanOut(TokenRunner(transport, want), states, options.max_workers, stop, progress)
-    collector = _Collector(on_chunk)
+    collector = _Collector(on_chunk, keep)
     try:
         _consume(fan, collector, options.errors == "raise")
     finally:

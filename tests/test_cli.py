@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import csv
 import stat
 import subprocess
@@ -11,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cronofy_frames import sandbox
+from cronofy_frames import loader, sandbox
 from cronofy_frames.cli import main
+from cronofy_frames.export import PartsFolder
 from cronofy_frames.sandbox import Faults
 
 
@@ -126,3 +128,76 @@ def test_demo_runs_as_a_subprocess(tmp_path: Path) -> None:
         + pd.read_csv(tmp_path / "demo" / "errors.csv")["token_label"].nunique()
         >= 30
     )
+
+
+def interrupt_after_first_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "CHUNK_TOKENS", 10)
+    original = PartsFolder.write
+
+    def write_then_interrupt(self: PartsFolder, frames: dict[str, pd.DataFrame]) -> None:
+        original(self, frames)
+        if len(list(self.folder.glob("*-done.csv"))) == 1:
+            _thread.interrupt_main()  # as Ctrl-C would, right after a chunk is safe
+
+    monkeypatch.setattr(PartsFolder, "write", write_then_interrupt)
+
+
+def test_resume_finishes_without_fetching_finished_tokens_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    with sandbox.serve(accounts=120, seed=3, rate_limit=None, faults=Faults(latency=0.01)) as sb:
+        tokens, creds = sandbox_files(sb, tmp_path)
+        args = [
+            "load",
+            str(tokens),
+            "--out",
+            str(out),
+            "--credentials",
+            str(creds),
+            "--no-progress",
+            "--max-workers",
+            "2",
+        ]
+        interrupt_after_first_chunk(monkeypatch)
+        assert main(args) == 130
+        first = set(PartsFolder(out).done_labels())
+        assert first
+        assert not (out / "accounts.csv").exists()
+        monkeypatch.undo()
+        assert main(args) == 2  # an unfinished run is never silently overwritten
+        assert main([*args, "--resume"]) == 0
+        fetched = {
+            a.label: sb.world._attempts[f"{a.access_token}:/v1/userinfo"] for a in sb.accounts
+        }
+    accounts = pd.read_csv(out / "accounts.csv")
+    assert sorted(accounts["token_label"]) == sorted(fetched)
+    assert all(fetched[label] == 1 for label in first)
+    assert not (out / ".parts").exists()
+    assert (out / "calendars.csv").exists()
+
+
+def test_resume_uses_the_refreshed_pairs_of_the_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    faults = Faults(expired=1.0, latency=0.01)
+    with sandbox.serve(accounts=80, seed=3, rate_limit=None, faults=faults) as sb:
+        tokens, creds = sandbox_files(sb, tmp_path)
+        args = [
+            "load",
+            str(tokens),
+            "--out",
+            str(out),
+            "--credentials",
+            str(creds),
+            "--no-progress",
+            "--max-workers",
+            "2",
+        ]
+        interrupt_after_first_chunk(monkeypatch)
+        assert main(args) == 130
+        monkeypatch.undo()
+        assert main([*args, "--resume"]) == 0  # no invalid_grant from a spent refresh token
+    assert len(pd.read_csv(out / "accounts.csv")) == 80
+    assert len(pd.read_csv(out / "errors.csv")) == 0

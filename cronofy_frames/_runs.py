@@ -1,0 +1,87 @@
+"""Long loads into a folder: written in chunks as they finish, resumable after a crash.
+
+    run_to_folder(tokens, "out/", options, resume=True, refreshed="tokens.refreshed.csv")
+
+Finished chunks go to ``out/.parts``; a rerun with ``resume`` skips their tokens. The
+refreshed-tokens file gets each new pair the moment it arrives, and its latest pairs
+replace the input's on the next run, so a rotated refresh token is never used twice.
+Memory stays bounded: chunks are not kept once written.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ._fanout import Want
+from .credentials import Token
+from .export import PartsFolder, RefreshedTokenWriter, write_frames_csv
+from .loader import LoadOptions, Snapshot, run
+
+__all__ = ["RunOutcome", "apply_refreshed", "run_to_folder"]
+
+
+@dataclass
+class RunOutcome:
+    """What a folder run did: the merged snapshot, files written, tokens refreshed."""
+
+    snapshot: Snapshot
+    written: list[Path]
+    refreshed: int
+    skipped: int
+
+
+def apply_refreshed(tokens: list[Token], path: Path) -> tuple[list[Token], int]:
+    """``tokens`` with the latest pair of each label found in ``path``; and how many."""
+    if not path.exists():
+        return tokens, 0
+    with path.open(newline="", encoding="utf-8") as fh:
+        latest = {row["label"]: row for row in csv.DictReader(fh)}
+    updated = [
+        t.with_pair(latest[t.label]["access_token"], latest[t.label]["refresh_token"] or None)
+        if t.label in latest
+        else t
+        for t in tokens
+    ]
+    return updated, sum(1 for t in tokens if t.label in latest)
+
+
+def run_to_folder(
+    tokens: list[Token], out: str | Path, options: LoadOptions, *, resume: bool, refreshed: Path
+) -> RunOutcome:
+    """Load every token (not finished by an earlier run if ``resume``) into ``out``."""
+    parts = PartsFolder(out)
+    done = parts.done_labels()
+    if done and not resume:
+        raise ValueError(f"{out} holds an unfinished run: pass --resume, or remove {parts.folder}")
+    todo = [t for t in tokens if t.label not in done]
+    writer = RefreshedTokenWriter(refreshed)
+    opts = LoadOptions(**{**options.__dict__, "on_refresh": writer})
+    try:
+        snap = run(
+            todo,
+            opts,
+            Want(profiles=True, accounts=True, endpoints=opts.endpoints),
+            on_chunk=parts.write,
+            keep=False,
+        )
+    finally:
+        writer.close()
+    merged = Snapshot(**parts.merged(), tokens=snap.tokens, unfinished=snap.unfinished)
+    written: list[Path] = []
+    if snap.complete:
+        written = write_frames_csv(_frames(merged), out)
+        parts.remove()
+    return RunOutcome(merged, written, writer.count, len(tokens) - len(todo))
+
+
+def _frames(snap: Snapshot) -> dict[str, pd.DataFrame]:
+    return {
+        "profiles": snap.profiles,
+        "accounts": snap.accounts,
+        "calendars": snap.calendars,
+        "errors": snap.errors,
+    }
