@@ -4,41 +4,19 @@ The sandbox runs as its own process (``cronofy-frames sandbox``), the clients in
 one over keep-alive connections, so the two do not share a GIL. The sandbox must not
 be what limits the client benchmarks: the target is well over 1,000 requests/s.
 
-    python benchmarks/sandbox_throughput.py [--seconds 3]
+    python -m benchmarks.sandbox_throughput [--seconds 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import http.client
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
+
+from benchmarks._common import start_sandbox
 
 TARGET = 1000.0
-
-
-def start_sandbox(tokens: Path) -> subprocess.Popen[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "cronofy_frames",
-        "sandbox",
-        "--accounts",
-        "64",
-        "--no-rate-limit",
-        "--tokens-out",
-        str(tokens),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    while proc.stdout.readline().strip() != "ready":
-        pass
-    return proc
 
 
 def client_loop(row: dict[str, str], until: float, counts: list[int]) -> None:
@@ -74,18 +52,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tokens = Path(tmp) / "tokens.csv"
-        proc = start_sandbox(tokens)
-        try:
-            rows = list(csv.DictReader(tokens.open()))
-            print(f"{'client threads':>14}  {'requests/s':>10}  {'vs 1,000/s target':>17}")
-            for threads in (1, 4, 16):
-                rps = measure(rows, threads, args.seconds)
-                print(f"{threads:>14}  {rps:>10.0f}  {rps / TARGET:>16.1f}x")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    sandbox = start_sandbox(64, "--no-rate-limit")
+    try:
+        print(f"{'client threads':>14}  {'requests/s':>10}  {'vs 1,000/s target':>17}")
+        for threads in (1, 4, 16):
+            rps = measure(sandbox.tokens, threads, args.seconds)
+            print(f"{threads:>14}  {rps:>10.0f}  {rps / TARGET:>16.1f}x")
+    finally:
+        sandbox.close()
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 Cronofy limits each application (so each data center) to 50 requests per second and
 500 per minute by default. ``RateLimiter.acquire`` hands out send slots so that no
-one-second or sixty-second window ever holds more than its share, with a small
-margin for network jitter. A 429 halves the per-second pace and holds the data center
-for ``Retry-After`` (or one second); from then on it wins back a tenth of the full
-pace per second, so a data center recovers gradually. Data centers never wait on each other.
+one-second or sixty-second window on the server can hold more than its share, however
+the network delays a request (see ``RateLimiter``). A 429 halves the per-second pace
+and holds the data center for ``Retry-After`` (or one second); from then on it wins
+back a tenth of the full pace per second, so a data center recovers gradually. Data
+centers never wait on each other.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 
 __all__ = ["DEFAULT_RATE_LIMIT", "Interrupted", "RateLimit", "RateLimiter", "floor_seconds"]
 
-MARGIN = 0.03  # windows are treated as 3% longer than they are, for network jitter
+JITTER = 0.01  # seconds added to each window for clock granularity
+POLL = 0.01  # when the window is full of requests still in flight, look again this soon
 MIN_PACE = 0.125  # after repeated 429s the pace never drops below 1/8 of the limit
 RECOVERY = 0.1  # share of the full pace won back per second once a hold ends
 
@@ -42,7 +44,14 @@ class RateLimit:
 
 
 class RateLimiter:
-    """Send slots for one data center; thread-safe, interruptible."""
+    """Send slots for one data center; thread-safe, interruptible, O(1) per request.
+
+    The server counts a request when it arrives, some time between its send and its
+    answer. So a request holds its place in every window from its send until a full
+    window after its answer came back (``complete``): however late the network or the
+    threads deliver it, no window on the server can hold more than the limit. Answers
+    come back in time order, so their times form a sorted queue.
+    """
 
     def __init__(
         self, limit: RateLimit, stop: threading.Event, clock: Callable[[], float] = time.monotonic
@@ -51,7 +60,9 @@ class RateLimiter:
         self._stop = stop
         self._clock = clock
         self._lock = threading.Lock()
-        self._sent: collections.deque[float] = collections.deque()
+        self._answered: collections.deque[float] = collections.deque()
+        self._in_flight = 0
+        self._local = threading.local()
         self._low = 1.0  # the pace right after the last 429
         self._hold_until = 0.0
         self.waiting = 0
@@ -59,13 +70,14 @@ class RateLimiter:
 
     def acquire(self) -> float:
         """Block until a request may be sent; the seconds waited. ``Interrupted`` on stop."""
+        self.complete()
         waited = 0.0
         while True:
             with self._lock:
-                now = self._clock()
-                delay = self._delay(now)
+                delay = self._delay(self._clock())
                 if delay <= 0:
-                    self._sent.append(now)
+                    self._in_flight += 1
+                    self._local.open = True
                     return waited
                 self.waiting += 1
             try:
@@ -76,17 +88,25 @@ class RateLimiter:
                     self.waiting -= 1
             waited += delay
 
+    def complete(self) -> None:
+        """This thread's last request has its answer (or failed): its window starts now."""
+        if getattr(self._local, "open", False):
+            with self._lock:
+                self._in_flight -= 1
+                self._answered.append(self._clock())
+            self._local.open = False
+
     def _delay(self, now: float) -> float:
-        sent, limit = self._sent, self.limit
-        minute = 60.0 * (1 + MARGIN)
-        while sent and now - sent[0] >= minute:
-            sent.popleft()
+        limit, minute, answered = self.limit, 60.0 + JITTER, self._answered
+        while answered and now - answered[0] >= minute:
+            answered.popleft()
         ready = self._hold_until
-        if len(sent) >= limit.per_minute:
-            ready = max(ready, sent[-limit.per_minute] + minute)
         per_second = max(1, int(limit.per_second * self._pace(now) + 1e-9))
-        if len(sent) >= per_second:
-            ready = max(ready, sent[-per_second] + 1.0 + MARGIN)
+        for count, window in ((limit.per_minute, minute), (per_second, 1.0 + JITTER)):
+            if self._in_flight >= count:
+                ready = max(ready, now + POLL)  # full of requests not answered yet
+            elif len(answered) + self._in_flight >= count:
+                ready = max(ready, answered[self._in_flight - count] + window)
         return ready - now
 
     def _pace(self, now: float) -> float:

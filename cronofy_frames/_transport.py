@@ -1,5 +1,9 @@
-"""HTTP for one load: a session per thread, timeouts, retries and the refresh-on-401 flow.
+"""HTTP for one load: sessions, rate limits, timeouts, retries and the refresh-on-401 flow.
 
+- One ``requests.Session`` per thread, with an adapter (and its urllib3 ``Retry``) per
+  data center, so each data center's retries wait on that data center's limiter.
+- Every request, and every retry, first takes a slot from its data center's
+  ``RateLimiter``; a 429 throttles that data center.
 - Every request has a timeout. GETs are retried by urllib3's ``Retry`` on connection
   errors, read errors, 429, 500, 502, 503 and 504, with exponential backoff and jitter,
   honouring ``Retry-After`` up to ``retry_after_max`` seconds.
@@ -12,10 +16,11 @@ A ``Transport`` belongs to one load: nothing here is module-level state.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,8 +92,10 @@ class CappedRetry(Retry):
 
     def increment(self, *args: Any, **kw: Any) -> CappedRetry:
         response = kw.get("response")
-        if response is not None and response.status == 429 and self.limiter is not None:
-            self.limiter.throttle(self.get_retry_after(response))
+        if self.limiter is not None:
+            self.limiter.complete()  # this attempt has its answer (or its error)
+            if response is not None and response.status == 429:
+                self.limiter.throttle(self.get_retry_after(response))
         return super().increment(*args, **kw)
 
     def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
@@ -219,11 +226,11 @@ class Transport:
 
     def _get(self, token: Token, path: str) -> requests.Response:
         headers = {"Authorization": f"Bearer {token.access_token}"}
-        self._acquire(token)
         try:
-            return self.session(token).get(
-                token.base_url + path, headers=headers, timeout=self.config.timeout
-            )
+            with self._slot(token):
+                return self.session(token).get(
+                    token.base_url + path, headers=headers, timeout=self.config.timeout
+                )
         except requests.RequestException as exc:
             raise transport_failure(exc, f"GET {path}", self.config.retries + 1) from None
 
@@ -237,13 +244,13 @@ class Transport:
             if state.failure is not None:
                 raise state.failure
             try:
-                self._acquire(used)
-                access, refresh = exchange_refresh_token(
-                    self.session(used),
-                    used,
-                    self.credentials[used.data_center],
-                    self.config.timeout,
-                )
+                with self._slot(used):
+                    access, refresh = exchange_refresh_token(
+                        self.session(used),
+                        used,
+                        self.credentials[used.data_center],
+                        self.config.timeout,
+                    )
             except RequestFailed as exc:
                 state.failure = exc
                 raise
@@ -251,12 +258,20 @@ class Transport:
             self._hand_back(state.token)
             return state.token
 
-    def _acquire(self, token: Token) -> None:
+    @contextlib.contextmanager
+    def _slot(self, token: Token) -> Iterator[None]:
+        """A rate-limit slot for one request (and its retries), completed when it ends."""
         limiter = self.limiter(token.data_center)
-        if limiter is not None:
-            limiter.acquire()
-        elif self.stop.is_set():
-            raise Interrupted
+        if limiter is None:
+            if self.stop.is_set():
+                raise Interrupted
+            yield
+            return
+        limiter.acquire()
+        try:
+            yield
+        finally:
+            limiter.complete()
 
     def _cannot_refresh(self, state: TokenState, path: str) -> RequestFailed | None:
         token, why = state.token, ""

@@ -92,10 +92,16 @@ SCHEMAS: dict[str, Schema] = {
 
 def to_frame(schema: Schema, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Rows (mappings holding at least the schema's columns) as a typed frame."""
-    columns = {
-        name: pd.Series([row[name] for row in rows], dtype=dtype) for name, dtype in schema.items()
-    }
+    columns = {name: _column([row[name] for row in rows], dtype) for name, dtype in schema.items()}
     return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+
+
+def _column(values: list[Any], dtype: Any) -> pd.Series:
+    if dtype is UTC:  # DatetimeIndex converts Timestamps ten times faster than Series
+        index: pd.DatetimeIndex = pd.DatetimeIndex(values, tz="UTC").astype(UTC)
+        return pd.Series(index)
+    series: pd.Series = pd.Series(values, dtype=dtype)
+    return series
 
 
 def empty(schema: Schema) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import cronofy_frames as cf
-from cronofy_frames._ratelimit import Interrupted, RateLimiter, floor_seconds
+from cronofy_frames._ratelimit import JITTER, POLL, Interrupted, RateLimiter, floor_seconds
 
 
 class SimulatedTime(threading.Event):
@@ -113,3 +113,25 @@ def test_rate_limits_option_names_its_bad_value() -> None:
         cf.load(token, rate_limits={"eu": cf.RateLimit()}, progress=False)
     with pytest.raises(ValueError, match="rate_limits values must be RateLimit"):
         cf.load(token, rate_limits={"uk": 50}, progress=False)  # type: ignore[dict-item]
+
+
+def test_a_request_holds_its_window_from_its_answer_not_its_send() -> None:
+    sim = SimulatedTime()
+    limiter = RateLimiter(cf.RateLimit(per_second=1, per_minute=100), sim, sim.clock)
+    limiter.acquire()
+    sim.now += 0.5  # the answer takes half a second: the server counted it in between
+    limiter.complete()
+    limiter.acquire()
+    assert sim.now == pytest.approx(1000.5 + 1.0 + JITTER)
+
+
+def test_a_window_full_of_requests_in_flight_waits_for_their_answers() -> None:
+    sim = SimulatedTime()
+    limiter = RateLimiter(cf.RateLimit(per_second=1, per_minute=100), sim, sim.clock)
+    other = threading.Thread(target=limiter.acquire)  # sent, and never answered here
+    other.start()
+    other.join()
+    sim.set()  # the poll for an answer is then interrupted instead of looping
+    with pytest.raises(Interrupted):
+        limiter.acquire()
+    assert sim.now == pytest.approx(1000.0 + POLL)

@@ -379,3 +379,13 @@ def test_sandbox_logs_no_secret(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_unknown_path_is_404(sb: Sandbox) -> None:
     assert get(sb.accounts[0], "/v1/nothing").status_code == 404
+
+
+def test_stats_endpoint_counts_requests_and_429s() -> None:
+    with sandbox.serve(accounts=3, seed=5, rate_limit=RateLimit(1, 60)) as s:
+        account = s.accounts[0]
+        get(account, "/v1/userinfo")
+        get(account, "/v1/userinfo")
+        stats = requests.get(f"{account.base_url}/_sandbox/stats", timeout=5).json()
+    assert stats[account.data_center] == {"/v1/userinfo": 1, "429": 1}
+    assert set(stats) == {"us", "uk", "de", "au", "ca", "sg"}

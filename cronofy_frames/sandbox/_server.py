@@ -30,6 +30,7 @@ HTML_ERROR = (
     "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1></body></html>"
 )
 JSON_TYPE = "application/json; charset=utf-8"
+STATS_PATH = "/_sandbox/stats"  # request counts for benchmarks and tests; never rate limited
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -89,6 +90,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         body = self._read_body()
         world, dc = self.server.world, self.server.dc
+        if path == STATS_PATH:
+            self._send(200, json.dumps(world.stats()).encode(), JSON_TYPE)
+            return
         if self._pause(world.faults.latency, world.faults.jitter):
             return
         if dc in world.faults.down:

@@ -75,6 +75,8 @@ class World:
         self._issued: dict[int, float] = {}
         self._refresh_gen: dict[int, int] = {}
         self._connected: dict[tuple[int, int], bool] = {}
+        self._scopes: dict[int, str] = {}
+        self._revoked: set[int] = set()
         self._attempts: collections.Counter[str] = collections.Counter()
         self._limiters = {dc: _Window() for dc in DC_IDS}
         self._bursts: dict[str, float] = {}
@@ -90,6 +92,7 @@ class World:
             if override is not None:
                 profile.connected = override
                 profile.initial_sync_required = profile.initial_sync_required and override
+        account.scope = self._scopes.get(index, account.scope)
         return account
 
     def set_profile_connected(self, index: int, profile: int, connected: bool) -> None:
@@ -97,6 +100,17 @@ class World:
         with self._lock:
             self._connected[(index, profile)] = connected
             self.account.cache_clear()
+
+    def set_scope(self, index: int, scope: str) -> None:
+        """Grant account ``index`` this (space-separated) scope from now on."""
+        with self._lock:
+            self._scopes[index] = scope
+            self.account.cache_clear()
+
+    def revoke(self, index: int) -> None:
+        """Revoke account ``index``'s authorization now: its tokens get 401, refresh 400."""
+        with self._lock:
+            self._revoked.add(index)
 
     def client_credentials(self, dc: str) -> tuple[str, str]:
         """The (client_id, client_secret) of the data center's application."""
@@ -111,7 +125,7 @@ class World:
 
     def is_revoked(self, index: int) -> bool:
         """Whether account ``index``'s authorization was revoked (refresh fails)."""
-        return self._fraction("revoked", index, self.faults.revoked)
+        return index in self._revoked or self._fraction("revoked", index, self.faults.revoked)
 
     # -- tokens ---------------------------------------------------------------
 
@@ -187,6 +201,13 @@ class World:
         access, refresh = self.tokens(index)
         ttl = 3600 if self.token_ttl is None else max(1, int(self.token_ttl))
         return Grant(access, refresh, ttl, self.account(index).scope)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Requests served so far by data center and path ("429" counts refusals)."""
+        out: dict[str, dict[str, int]] = {dc: {} for dc in DC_IDS}
+        for (dc, path), n in list(self.requests.items()):
+            out[dc][path] = n
+        return out
 
     # -- limits and faults ----------------------------------------------------
 
