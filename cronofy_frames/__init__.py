@@ -19,7 +19,17 @@ from .credentials import (
     tokens_from_frame,
 )
 from .data_centers import DATA_CENTERS, DataCenter
-from .loader import LoadOptions, LoadWarning, Snapshot, load, load_accounts, load_profiles
+from .diff import SnapshotDiff, diff
+from .health import HealthReport, connection_health, plot_connections, scope_audit
+from .loader import (
+    LoadOptions,
+    LoadWarning,
+    Snapshot,
+    load,
+    load_accounts,
+    load_profiles,
+    read_snapshot,
+)
 
 __all__ = [
     "DATA_CENTERS",
@@ -27,18 +37,25 @@ __all__ = [
     "ClientCredentials",
     "CronofyFramesError",
     "DataCenter",
+    "HealthReport",
     "LoadFailed",
     "LoadOptions",
     "LoadWarning",
     "RateLimit",
     "RequestFailed",
     "Snapshot",
+    "SnapshotDiff",
     "Token",
     "__version__",
+    "connection_health",
     "credentials_from_csv",
+    "diff",
     "load",
     "load_accounts",
     "load_profiles",
+    "plot_connections",
+    "read_snapshot",
+    "scope_audit",
     "tokens_from_csv",
     "tokens_from_env",
     "tokens_from_frame",

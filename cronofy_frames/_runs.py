@@ -14,11 +14,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from ._fanout import Want
 from .credentials import Token
-from .export import PartsFolder, RefreshedTokenWriter, write_frames_csv
+from .export import PartsFolder, RefreshedTokenWriter
 from .loader import LoadOptions, Snapshot, run
 
 __all__ = ["RunOutcome", "apply_refreshed", "run_to_folder"]
@@ -50,7 +48,13 @@ def apply_refreshed(tokens: list[Token], path: Path) -> tuple[list[Token], int]:
 
 
 def run_to_folder(
-    tokens: list[Token], out: str | Path, options: LoadOptions, *, resume: bool, refreshed: Path
+    tokens: list[Token],
+    out: str | Path,
+    options: LoadOptions,
+    *,
+    resume: bool,
+    refreshed: Path,
+    fmt: str = "csv",
 ) -> RunOutcome:
     """Load every token (not finished by an earlier run if ``resume``) into ``out``."""
     parts = PartsFolder(out)
@@ -70,18 +74,18 @@ def run_to_folder(
         )
     finally:
         writer.close()
-    merged = Snapshot(**parts.merged(), tokens=snap.tokens, unfinished=snap.unfinished)
+    after = {t.label: t for t in snap.tokens}  # this run's tokens, refreshed pairs included
+    frames = parts.merged()
+    merged = Snapshot(
+        frames["profiles"],
+        frames["accounts"],
+        frames["errors"],
+        [after.get(t.label, t) for t in tokens],
+        frames["calendars"],
+        snap.unfinished,
+    )
     written: list[Path] = []
     if snap.complete:
-        written = write_frames_csv(_frames(merged), out)
+        written = merged.to_parquet(out) if fmt == "parquet" else merged.to_csv(out)
         parts.remove()
     return RunOutcome(merged, written, writer.count, len(tokens) - len(todo))
-
-
-def _frames(snap: Snapshot) -> dict[str, pd.DataFrame]:
-    return {
-        "profiles": snap.profiles,
-        "accounts": snap.accounts,
-        "calendars": snap.calendars,
-        "errors": snap.errors,
-    }

@@ -1,7 +1,8 @@
 """``cronofy-frames``: the command line, a thin face over the public API.
 
-Exit status: 0 when every token loaded, 1 when some failed (their errors are in
-errors.csv and the rest of the data is written), 2 for bad input.
+Exit status: 0 when all went well, 1 when some tokens failed (their errors are in
+errors.csv and the rest of the data is written), 2 for bad input, 130 when interrupted.
+Errors go to stderr, one line each.
 """
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from ._ratelimit import RateLimit
 from ._runs import RunOutcome, apply_refreshed, run_to_folder
 from .credentials import ClientCredentials, Token, credentials_from_csv, tokens_from_csv
-from .export import write_frames_csv
-from .loader import LoadOptions, Snapshot, load
+from .diff import diff
+from .export import FORMATS
+from .health import connection_health, scope_audit
+from .loader import LoadOptions, Snapshot, load, read_snapshot
 
 USAGE = """\
 usage: cronofy-frames COMMAND [options]
 
 commands:
-  load      load profiles and accounts for the tokens in a CSV; write CSV files
-  demo      start the local sandbox, load all its tokens and print a summary
+  load      load profiles, accounts and calendars for the tokens in a CSV into a folder
+  health    print the connection-health report of a folder written by load
+  diff      what changed between two folders written by load (last week's and this one)
+  demo      start the local sandbox, load all its tokens and print the health report
   sandbox   run the local Cronofy-compatible API server (six data centers on 127.0.0.1)
 
 'cronofy-frames COMMAND --help' explains each command."""
@@ -86,6 +89,7 @@ def _load_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: one /v1/userinfo request per token where allowed (default)",
     )
+    p.add_argument("--format", choices=FORMATS, default="csv", help="file format (default csv)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -119,7 +123,9 @@ def load_command(argv: Sequence[str]) -> int:
         tokens, replaced = apply_refreshed(tokens_from_csv(args.tokens), saved)
         if replaced:
             print(f"using the newest pairs of {replaced} tokens from {saved}", file=sys.stderr)
-        outcome = run_to_folder(tokens, args.out, options, resume=args.resume, refreshed=saved)
+        outcome = run_to_folder(
+            tokens, args.out, options, resume=args.resume, refreshed=saved, fmt=args.format
+        )
     except (ValueError, OSError) as exc:
         return _fail(exc)
     return _report(outcome, saved)
@@ -143,15 +149,6 @@ def _report(outcome: RunOutcome, saved: Path) -> int:
     return 1 if not snap.errors.empty else 0
 
 
-def _frames(snap: Snapshot) -> dict[str, pd.DataFrame]:
-    return {
-        "profiles": snap.profiles,
-        "accounts": snap.accounts,
-        "calendars": snap.calendars,
-        "errors": snap.errors,
-    }
-
-
 def _fail(exc: BaseException) -> int:
     print(f"error: {exc}", file=sys.stderr)
     return 2
@@ -163,27 +160,83 @@ def summary(snap: Snapshot) -> str:
     failed = snap.errors["token_label"].nunique()
     kinds = snap.errors["kind"].value_counts()
     by_kind = ", ".join(f"{k}={n}" for k, n in kinds.items() if n) or "none"
+    disconnected = int(p["profile_connected"].eq(False).sum())
+    syncing = int(p["profile_initial_sync_required"].eq(True).sum())
     return "\n".join(
         [
-            f"tokens        {len(snap.tokens)} ({failed} with errors)",
+            f"tokens        {len(snap.roster())} ({failed} with errors)",
             f"accounts      {len(snap.accounts)}",
-            f"profiles      {len(p)} ({int((~p['profile_connected']).sum())} disconnected, "
-            f"{int(p['profile_initial_sync_required'].sum())} in initial sync)",
+            f"profiles      {len(p)} ({disconnected} disconnected, {syncing} in initial sync)",
+            f"calendars     {len(snap.calendars)}",
             f"errors        {by_kind}",
         ]
     )
 
 
+def health_command(argv: Sequence[str]) -> int:
+    """``cronofy-frames health DIR``."""
+    p = argparse.ArgumentParser(
+        prog="cronofy-frames health",
+        description="Print the connection-health report of a folder written by "
+        "'cronofy-frames load' (or Snapshot.to_csv / to_parquet): tokens by status, "
+        "profiles to relink, totals by data center and provider service. Exit status 1 "
+        "when some tokens failed.",
+    )
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument(
+        "--scopes",
+        metavar="'SCOPE ...'",
+        help="also list accounts lacking any of these scopes (space-separated)",
+    )
+    args = p.parse_args(argv)
+    try:
+        snap = read_snapshot(args.folder)
+        audit = scope_audit(snap, args.scopes) if args.scopes else None
+    except (ValueError, OSError) as exc:
+        return _fail(exc)
+    report = connection_health(snap)
+    print(report)
+    if audit is not None:
+        print(f"\naccounts lacking a scope ({len(audit)}):")
+        print(audit[["token_label", "account_id", "missing"]].to_string(index=False))
+    return 1 if (report.tokens["status"] != "ok").any() else 0
+
+
+def diff_command(argv: Sequence[str]) -> int:
+    """``cronofy-frames diff OLD NEW``."""
+    p = argparse.ArgumentParser(
+        prog="cronofy-frames diff",
+        description="What changed from the folder OLD to the folder NEW (both written by "
+        "'cronofy-frames load'): profiles newly disconnected, reconnected, added, removed; "
+        "tokens that died or came back; accounts whose scope changed.",
+    )
+    p.add_argument("old", metavar="OLD")
+    p.add_argument("new", metavar="NEW")
+    args = p.parse_args(argv)
+    try:
+        changes = diff(read_snapshot(args.old), read_snapshot(args.new))
+    except (ValueError, OSError) as exc:
+        return _fail(exc)
+    print(changes)
+    for name in ("newly_disconnected", "tokens_died", "scope_changed"):
+        frame = getattr(changes, name)
+        if len(frame):
+            print(f"\n{name.replace('_', ' ')}:\n{frame.to_string(index=False)}")
+    return 0
+
+
 def demo_command(argv: Sequence[str]) -> int:
-    """``cronofy-frames demo``: the sandbox, loaded end to end."""
+    """``cronofy-frames demo``: the sandbox, loaded end to end, and its health report."""
     p = argparse.ArgumentParser(
         prog="cronofy-frames demo",
-        description="Start the sandbox (a few expired and revoked tokens, "
-        "some 503s), load every token, print a summary, write CSVs.",
+        description="Start the built-in sandbox (a few expired and revoked tokens, some "
+        "503s), load every token, print the health report and write the CSV files.",
     )
     p.add_argument("--accounts", type=int, default=200, help="sandbox accounts (default 200)")
     p.add_argument("--out", default="demo-out", metavar="DIR", help="folder (default demo-out)")
     args = p.parse_args(argv)
+    if args.accounts < 1:
+        return _fail(ValueError(f"--accounts must be positive, got {args.accounts}"))
     from . import sandbox
 
     faults = sandbox.Faults(expired=0.08, revoked=0.02, http_503=0.02, latency=0.01)
@@ -191,10 +244,18 @@ def demo_command(argv: Sequence[str]) -> int:
         tokens = [Token(a.access_token, a.base_url, a.label, a.refresh_token) for a in sb.accounts]
         creds = {url: ClientCredentials(*pair) for url, pair in sb.credentials_by_url.items()}
         snap = load(tokens, credentials=creds, errors="ignore")
-    paths = write_frames_csv(_frames(snap), args.out)
-    print(summary(snap))
-    print(f"wrote {', '.join(str(x) for x in paths)}")
+    try:
+        paths = snap.to_csv(args.out)
+    except OSError as exc:
+        return _fail(exc)
+    print(summary(snap), connection_health(snap), sep="\n\n")
+    print(f"\nwrote {', '.join(str(x) for x in paths)}")
     return 0
 
 
-COMMANDS = {"load": load_command, "demo": demo_command}
+COMMANDS = {
+    "load": load_command,
+    "health": health_command,
+    "diff": diff_command,
+    "demo": demo_command,
+}

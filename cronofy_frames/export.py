@@ -1,26 +1,46 @@
-"""Writing frames to files atomically: a crash never leaves a half-written file."""
+"""Frames to files and back: CSV, Parquet and Excel, written atomically.
+
+Every file is written beside its target and renamed into place, so a crash never
+leaves a half-written file. Read back, every column gets its dtype again. CSV keeps a
+missing value apart from an empty string the way PostgreSQL's CSV does (empty strings
+quoted, missing values unquoted) when pyarrow is installed; without it both read back
+as missing. Parquet keeps everything exactly.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 
 from . import schema
 from .credentials import Token
 
-__all__ = ["PartsFolder", "RefreshedTokenWriter", "atomic_path", "read_csv_frame", "write_csv"]
+__all__ = [
+    "FORMATS",
+    "PartsFolder",
+    "RefreshedTokenWriter",
+    "atomic_path",
+    "read_csv_frame",
+    "read_frames",
+    "write_csv",
+    "write_excel",
+    "write_frames",
+]
 
 FRAMES = ("profiles", "accounts", "calendars", "errors")
-NA = "\\N"  # the NA marker of files read back by the toolkit: "" stays an empty string
+NA = "\\N"  # the NA marker of the resume parts: "" stays an empty string without pyarrow
+FORMATS = ("csv", "parquet")
+META = "snapshot.json"
 
 
 @contextlib.contextmanager
@@ -47,8 +67,8 @@ def write_csv(df: pd.DataFrame, path: str | Path, na_rep: str = "") -> Path:
 def read_csv_frame(path: str | Path, name: str) -> pd.DataFrame:
     """A CSV written with ``na_rep=NA`` read back with the frame's exact dtypes."""
     frame_schema = schema.SCHEMAS[name]
-    text = {
-        c: "string"
+    text: dict[str, Any] = {
+        c: schema.STRING
         for c, dtype in frame_schema.items()
         if dtype in (schema.STRING, schema.UTC, schema.KIND)
     }
@@ -80,7 +100,7 @@ class PartsFolder:
             label
             for n in self._committed()
             for label in pd.read_csv(
-                self.folder / f"{n}-done.csv", dtype="string", keep_default_na=False
+                self.folder / f"{n}-done.csv", dtype=schema.STRING, keep_default_na=False
             )["token_label"]
         }
 
@@ -109,13 +129,6 @@ class PartsFolder:
     def remove(self) -> None:
         """Delete the parts once the final files are written."""
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def write_frames_csv(frames: dict[str, pd.DataFrame], directory: str | Path) -> list[Path]:
-    """Write ``{name}.csv`` for each frame into ``directory`` (created if missing)."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    return [write_csv(df, folder / f"{name}.csv") for name, df in frames.items()]
 
 
 class RefreshedTokenWriter:
@@ -158,3 +171,125 @@ class RefreshedTokenWriter:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.csv
+    except ImportError:
+        return None
+    return pyarrow
+
+
+def _for_arrow(df: pd.DataFrame) -> pd.DataFrame:
+    kinds = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    return df.astype({c: schema.STRING for c in kinds})
+
+
+def _write_one(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    pa = _pyarrow()
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            if pa is None:
+                raise ImportError("Parquet needs pyarrow: pip install 'cronofy-frames[parquet]'")
+            df.to_parquet(tmp, index=False)
+        elif pa is not None:
+            table = pa.Table.from_pandas(_for_arrow(df), preserve_index=False)
+            pa.csv.write_csv(table, tmp)
+        else:
+            df.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def write_frames(
+    frames: dict[str, pd.DataFrame], meta: dict[str, Any], directory: str | Path, fmt: str = "csv"
+) -> list[Path]:
+    """Write ``{name}.{fmt}`` per frame and ``snapshot.json`` into ``directory``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    folder = _folder(directory)
+    paths = []
+    for name, df in frames.items():
+        _write_one(df, folder / f"{name}.{fmt}", fmt)
+        paths.append(folder / f"{name}.{fmt}")
+    with atomic_path(folder / META) as tmp:
+        tmp.write_text(json.dumps({**meta, "format": fmt}, indent=2), encoding="utf-8")
+    return [*paths, folder / META]
+
+
+def _folder(directory: str | Path) -> Path:
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot create output folder {str(folder)!r}: {exc.strerror}") from None
+    return folder
+
+
+def read_frames(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The frames and metadata written by :func:`write_frames`, with exact dtypes."""
+    folder = Path(directory)
+    meta_path = folder / META
+    if not meta_path.exists():
+        raise ValueError(f"{str(folder)!r} holds no {META}: not a folder written by cronofy_frames")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    fmt = meta.get("format")
+    if fmt not in FORMATS:
+        raise ValueError(f"{meta_path} names an unknown format {fmt!r}")
+    frames = {name: _read_one(folder / f"{name}.{fmt}", name, fmt) for name in FRAMES}
+    return frames, meta
+
+
+def _read_one(path: Path, name: str, fmt: str) -> pd.DataFrame:
+    frame_schema = schema.SCHEMAS[name]
+    if not path.exists():
+        return schema.empty(frame_schema)
+    if fmt == "parquet":
+        return schema.apply_dtypes(frame_schema, pd.read_parquet(path))
+    pa = _pyarrow()
+    if pa is None:
+        return schema.apply_dtypes(frame_schema, pd.read_csv(path, dtype=schema.STRING))
+    return schema.apply_dtypes(frame_schema, _arrow_csv(pa, path, frame_schema))
+
+
+def _arrow_csv(pa: Any, path: Path, frame_schema: schema.Schema) -> pd.DataFrame:
+    types = {c: _arrow_type(pa, dtype) for c, dtype in frame_schema.items()}
+    options = pa.csv.ConvertOptions(
+        column_types=types,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        null_values=[""],
+    )
+    table = pa.csv.read_csv(path, convert_options=options)
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): schema.STRING}.get)
+    return frame
+
+
+def _arrow_type(pa: Any, dtype: Any) -> Any:
+    if dtype is schema.BOOLEAN:
+        return pa.bool_()
+    if dtype is schema.INT:
+        return pa.int64()
+    if dtype is schema.UTC:
+        return pa.timestamp("ns", tz="UTC")
+    return pa.string()
+
+
+def write_excel(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """One sheet per frame (times in UTC without zone, to the millisecond, as Excel keeps
+    them); needs openpyxl."""
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        raise ImportError("Excel needs openpyxl: pip install 'cronofy-frames[excel]'") from None
+    target = Path(path)
+    _folder(target.parent)
+    with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, df in frames.items():
+            _naive(df).to_excel(writer, sheet_name=name, index=False)
+    return target
+
+
+def _naive(df: pd.DataFrame) -> pd.DataFrame:
+    zoned = [c for c in df.columns if isinstance(df[c].dtype, pd.DatetimeTZDtype)]
+    return df.assign(**{c: df[c].dt.tz_localize(None) for c in zoned})

@@ -20,11 +20,12 @@ from typing import Any, Literal, TypedDict, Unpack
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import export, schema
 from ._exceptions import LoadFailed, RequestFailed
 from ._fanout import Endpoints, FanOut, Progress, Result, TokenRunner, Want
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from ._transport import RateLimits, TokenState, Transport, TransportConfig
+from ._version import __version__
 from .credentials import (
     ClientCredentials,
     Token,
@@ -35,7 +36,15 @@ from .credentials import (
 )
 from .data_centers import resolve
 
-__all__ = ["LoadOptions", "LoadWarning", "Snapshot", "load", "load_accounts", "load_profiles"]
+__all__ = [
+    "LoadOptions",
+    "LoadWarning",
+    "Snapshot",
+    "load",
+    "load_accounts",
+    "load_profiles",
+    "read_snapshot",
+]
 
 ErrorsMode = Literal["warn", "raise", "ignore"]
 TokensArg = Token | Iterable[Token] | pd.DataFrame | str | Path
@@ -116,7 +125,8 @@ class Snapshot:
     """The frames of one load, and the tokens as they are after it (refreshed pairs included).
 
     ``calendars`` is filled when /v1/userinfo served the tokens. ``unfinished`` lists
-    the labels of tokens an interrupted load did not finish.
+    the labels of tokens an interrupted load did not finish. A snapshot read back from
+    files (:func:`read_snapshot`) has no tokens, only their labels (``roster``).
     """
 
     profiles: pd.DataFrame
@@ -125,6 +135,40 @@ class Snapshot:
     tokens: list[Token] = field(repr=False)
     calendars: pd.DataFrame = field(default_factory=lambda: schema.empty(schema.CALENDARS))
     unfinished: list[str] = field(default_factory=list)
+    saved_roster: list[tuple[str, str]] | None = field(default=None, repr=False)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The four frames by name: profiles, accounts, calendars, errors."""
+        return {name: getattr(self, name) for name in FRAMES}
+
+    def roster(self) -> list[tuple[str, str]]:
+        """(label, data center) of every token, in load order; no secret."""
+        if self.tokens or self.saved_roster is None:
+            return [(t.label, t.data_center) for t in self.tokens]
+        return self.saved_roster
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "cronofy_frames": __version__,
+            "written_at": _now_iso(),
+            "unfinished": self.unfinished,
+            "roster": self.roster(),
+        }
+
+    def to_csv(self, directory: str | Path) -> list[Path]:
+        """Write profiles.csv, accounts.csv, calendars.csv, errors.csv and snapshot.json.
+
+        Each file is written atomically; :func:`read_snapshot` restores every dtype.
+        """
+        return export.write_frames(self.frames(), self._meta(), directory, "csv")
+
+    def to_parquet(self, directory: str | Path) -> list[Path]:
+        """Like :meth:`to_csv`, as Parquet (needs pyarrow: the ``parquet`` extra)."""
+        return export.write_frames(self.frames(), self._meta(), directory, "parquet")
+
+    def to_excel(self, path: str | Path) -> Path:
+        """One workbook, a sheet per frame (needs openpyxl: the ``excel`` extra)."""
+        return export.write_excel(self.frames(), path)
 
     @property
     def complete(self) -> bool:
@@ -235,6 +279,25 @@ def run(
         [s.token for s in states],
         frames["calendars"],
         unfinished,
+    )
+
+
+def _now_iso() -> str:
+    return pd.Timestamp.now(tz="UTC").isoformat()
+
+
+def read_snapshot(directory: str | Path) -> Snapshot:
+    """A snapshot written by ``to_csv`` or ``to_parquet``, with every dtype restored."""
+    frames, meta = export.read_frames(directory)
+    roster = [(str(label), str(dc)) for label, dc in meta.get("roster", [])]
+    return Snapshot(
+        frames["profiles"],
+        frames["accounts"],
+        frames["errors"],
+        [],
+        frames["calendars"],
+        list(meta.get("unfinished", [])),
+        roster,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import csv
+import re
 import stat
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import cronofy_frames as cf
 from cronofy_frames import loader, sandbox
 from cronofy_frames.cli import main
 from cronofy_frames.export import PartsFolder
@@ -122,6 +124,7 @@ def test_demo_runs_as_a_subprocess(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "tokens        30" in done.stdout
+    assert "by provider service:" in done.stdout  # the health report
     assert "wrote" in done.stdout
     assert (
         len(pd.read_csv(tmp_path / "demo" / "accounts.csv"))
@@ -142,25 +145,33 @@ def interrupt_after_first_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PartsFolder, "write", write_then_interrupt)
 
 
+def interrupted_run(
+    sb: sandbox.Sandbox, tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Run ``load`` until its first chunk is committed, then Ctrl-C; the arguments used."""
+    tokens, creds = sandbox_files(sb, tmp_path)
+    args = [
+        "load",
+        str(tokens),
+        "--out",
+        str(out),
+        "--credentials",
+        str(creds),
+        "--no-progress",
+        "--max-workers",
+        "2",
+    ]
+    interrupt_after_first_chunk(monkeypatch)
+    assert main(args) == 130
+    return args
+
+
 def test_resume_finishes_without_fetching_finished_tokens_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
     with sandbox.serve(accounts=120, seed=3, rate_limit=None, faults=Faults(latency=0.01)) as sb:
-        tokens, creds = sandbox_files(sb, tmp_path)
-        args = [
-            "load",
-            str(tokens),
-            "--out",
-            str(out),
-            "--credentials",
-            str(creds),
-            "--no-progress",
-            "--max-workers",
-            "2",
-        ]
-        interrupt_after_first_chunk(monkeypatch)
-        assert main(args) == 130
+        args = interrupted_run(sb, tmp_path, out, monkeypatch)
         first = set(PartsFolder(out).done_labels())
         assert first
         assert not (out / "accounts.csv").exists()
@@ -183,8 +194,17 @@ def test_resume_uses_the_refreshed_pairs_of_the_first_run(
     out = tmp_path / "out"
     faults = Faults(expired=1.0, latency=0.01)
     with sandbox.serve(accounts=80, seed=3, rate_limit=None, faults=faults) as sb:
-        tokens, creds = sandbox_files(sb, tmp_path)
-        args = [
+        args = interrupted_run(sb, tmp_path, out, monkeypatch)
+        monkeypatch.undo()
+        assert main([*args, "--resume"]) == 0  # no invalid_grant from a spent refresh token
+    assert len(pd.read_csv(out / "accounts.csv")) == 80
+    assert len(pd.read_csv(out / "errors.csv")) == 0
+
+
+def load_into(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> int:
+    tokens, creds = sandbox_files(sb, tmp_path)
+    return main(
+        [
             "load",
             str(tokens),
             "--out",
@@ -192,12 +212,90 @@ def test_resume_uses_the_refreshed_pairs_of_the_first_run(
             "--credentials",
             str(creds),
             "--no-progress",
-            "--max-workers",
-            "2",
+            *extra,
         ]
-        interrupt_after_first_chunk(monkeypatch)
-        assert main(args) == 130
-        monkeypatch.undo()
-        assert main([*args, "--resume"]) == 0  # no invalid_grant from a spent refresh token
-    assert len(pd.read_csv(out / "accounts.csv")) == 80
-    assert len(pd.read_csv(out / "errors.csv")) == 0
+    )
+
+
+def test_load_writes_parquet_that_reads_back(tmp_path: Path) -> None:
+    with sandbox.serve(accounts=15, seed=3, rate_limit=None) as sb:
+        assert load_into(sb, tmp_path, tmp_path / "pq", "--format", "parquet") == 0
+    snap = cf.read_snapshot(tmp_path / "pq")
+    assert len(snap.accounts) == 15
+    assert str(snap.profiles["profile_connected"].dtype) == "boolean"
+    assert (tmp_path / "pq" / "profiles.parquet").exists()
+
+
+def test_health_command_prints_the_report_and_exits_1_on_failed_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sandbox.serve(accounts=30, seed=3, rate_limit=None, faults=Faults(revoked=0.2)) as sb:
+        load_into(sb, tmp_path, tmp_path / "out")
+    capsys.readouterr()
+    assert main(["health", str(tmp_path / "out"), "--scopes", "read_events delete_event"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("30 tokens: ")
+    assert "refresh_failed=" in out
+    assert "by data center:" in out
+    assert "by provider service:" in out
+    assert "accounts lacking a scope (" in out
+
+
+def test_health_of_a_folder_without_a_snapshot_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["health", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "holds no snapshot.json" in err
+
+
+def test_diff_command_shows_what_changed(tmp_path: Path) -> None:
+    with sandbox.serve(accounts=40, seed=3, rate_limit=None) as sb:
+        assert load_into(sb, tmp_path, tmp_path / "old") == 0
+        sb.world.revoke(3)
+        assert load_into(sb, tmp_path, tmp_path / "new") == 1
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cronofy_frames",
+            "diff",
+            str(tmp_path / "old"),
+            str(tmp_path / "new"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^tokens died\s+1$", done.stdout, re.MULTILINE)
+    assert "sbx-000003" in done.stdout
+
+
+def test_health_runs_as_a_subprocess(tmp_path: Path) -> None:
+    with sandbox.serve(accounts=10, seed=3, rate_limit=None) as sb:
+        assert load_into(sb, tmp_path, tmp_path / "out") == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "cronofy_frames", "health", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("10 tokens: 10 ok, 0 failed")
+
+
+def test_every_command_explains_itself() -> None:
+    for command in ("load", "health", "diff", "demo", "sandbox"):
+        done = subprocess.run(
+            [sys.executable, "-m", "cronofy_frames", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0
+        assert done.stdout.startswith(f"usage: cronofy-frames {command}")

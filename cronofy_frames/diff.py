@@ -1,0 +1,106 @@
+"""What changed between two snapshots: last week's audit against this week's.
+
+changes = cf.diff(old, new)
+changes.newly_disconnected    # profiles connected before, disconnected now
+changes.tokens_died           # tokens that loaded before and fail now
+print(changes)                # a short summary
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import pandas as pd
+
+from . import schema
+from .health import connection_health
+from .loader import Snapshot
+
+__all__ = ["SnapshotDiff", "diff"]
+
+KEY = ["token_label", "profile_id"]
+PROFILE_COLUMNS = [*KEY, "account_id", "profile_name", "provider_service", "profile_relink_url"]
+
+
+@dataclass
+class SnapshotDiff:
+    """The changes from one snapshot to the next, each a DataFrame."""
+
+    newly_disconnected: pd.DataFrame
+    reconnected: pd.DataFrame
+    added_profiles: pd.DataFrame
+    removed_profiles: pd.DataFrame
+    tokens_died: pd.DataFrame
+    tokens_recovered: pd.DataFrame
+    scope_changed: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing changed."""
+        return all(getattr(self, f.name).empty for f in fields(self))
+
+    def __str__(self) -> str:
+        lines = [
+            f"{f.name.replace('_', ' '):20s} {len(getattr(self, f.name))}" for f in fields(self)
+        ]
+        return "\n".join(lines)
+
+
+def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
+    """Profiles newly disconnected, reconnected, added, removed; tokens that died or came
+    back; accounts whose scope changed. Profiles are matched by token label and profile id."""
+    before, after = _profiles(old), _profiles(new)
+    both = before.merge(after, on=KEY, how="inner", suffixes=("_old", ""))
+    was, now = _known(both["profile_connected_old"]), _known(both["profile_connected"])
+    return SnapshotDiff(
+        newly_disconnected=_pick(both[was.eq(True) & now.eq(False)]),
+        reconnected=_pick(both[was.eq(False) & now.eq(True)]),
+        added_profiles=_pick(_only_in(after, before)),
+        removed_profiles=_pick(_only_in(before, after)),
+        **_token_changes(old, new),
+        scope_changed=_scope_changes(old, new),
+    )
+
+
+def _known(flags: pd.Series) -> pd.Series:
+    """True, False, or the string "unknown" for a missing flag (which never matches)."""
+    return flags.astype(object).where(flags.notna(), "unknown")
+
+
+def _profiles(snap: Snapshot) -> pd.DataFrame:
+    return snap.profiles[[*PROFILE_COLUMNS, "profile_connected"]]
+
+
+def _pick(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[PROFILE_COLUMNS].reset_index(drop=True)
+
+
+def _only_in(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    marked = left.merge(right[KEY], on=KEY, how="left", indicator=True)
+    return marked[marked["_merge"] == "left_only"]
+
+
+def _token_changes(old: Snapshot, new: Snapshot) -> dict[str, pd.DataFrame]:
+    columns = ["token_label", "data_center", "status"]
+    before = connection_health(old).tokens[columns]
+    after = connection_health(new).tokens[columns]
+    both = before.merge(after, on="token_label", suffixes=("_old", ""))
+    ok_before, ok_now = both["status_old"] == "ok", both["status"] == "ok"
+    keep = ["token_label", "data_center", "status_old", "status"]
+    return {
+        "tokens_died": both[ok_before & ~ok_now][keep].reset_index(drop=True),
+        "tokens_recovered": both[~ok_before & ok_now][keep].reset_index(drop=True),
+    }
+
+
+def _scope_changes(old: Snapshot, new: Snapshot) -> pd.DataFrame:
+    columns = ["token_label", "account_id", "scope"]
+    both = old.accounts[columns].merge(
+        new.accounts[columns], on=["token_label", "account_id"], suffixes=("_old", "")
+    )
+    changed = both[both["scope_old"].fillna("") != both["scope"].fillna("")].copy()
+    old_sets = changed["scope_old"].fillna("").str.split().map(set)
+    new_sets = changed["scope"].fillna("").str.split().map(set)
+    changed["added"] = [" ".join(sorted(n - o)) for o, n in zip(old_sets, new_sets, strict=True)]
+    changed["removed"] = [" ".join(sorted(o - n)) for o, n in zip(old_sets, new_sets, strict=True)]
+    return changed.astype({"added": schema.STRING, "removed": schema.STRING}).reset_index(drop=True)

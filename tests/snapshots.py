@@ -1,0 +1,110 @@
+"""A hand-built snapshot with every case the health table and the exports must handle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+import cronofy_frames as cf
+from cronofy_frames import schema
+
+T = pd.Timestamp("2026-11-20T09:30:00.123456Z")
+BASE = {"fetched_at": T}
+
+
+def _account(
+    label: str, dc: str, acc: str, scope: str, name: str | None = "Jane"
+) -> dict[str, Any]:
+    return {
+        "token_label": label,
+        "data_center": dc,
+        "account_id": acc,
+        "sub": acc,
+        "email": f"{label}@example.com",
+        "name": name,
+        "scope": scope,
+        "default_tzid": "Europe/London",
+        **BASE,
+    }
+
+
+def _profile(
+    label: str,
+    dc: str,
+    acc: str,
+    pid: str,
+    service: str,
+    connected: bool | None,
+    syncing: bool | None = False,
+) -> dict[str, Any]:
+    return {
+        "token_label": label,
+        "data_center": dc,
+        "account_id": acc,
+        "profile_id": pid,
+        "profile_name": "" if pid == "pro_blank" else f"{pid}@example.com",
+        "provider_name": service.split("_")[0],
+        "provider_service": service,
+        "profile_connected": connected,
+        "profile_initial_sync_required": syncing,
+        "profile_relink_url": None
+        if connected is not False
+        else f"https://app.cronofy.com/relink/{pid}",
+        **BASE,
+    }
+
+
+def _error(label: str, dc: str, kind: str, status: int | None, endpoint: str) -> dict[str, Any]:
+    return {
+        "token_label": label,
+        "data_center": dc,
+        "endpoint": endpoint,
+        "kind": kind,
+        "status_code": status,
+        "message": f"{endpoint}: {kind}",
+        "attempts": 1,
+        **BASE,
+    }
+
+
+def every_case() -> cf.Snapshot:
+    """ok, disconnected, in initial sync, zero profiles, an unknown service, a blank name,
+    missing flags, a dead token, a revoked one, and an unfinished one."""
+    scope = "read_account list_calendars read_events create_event delete_event"
+    accounts = [
+        _account("healthy", "us", "acc_1", scope),
+        _account("relink", "uk", "acc_2", "read_events", name=""),
+        _account("syncing", "uk", "acc_3", scope, name=None),
+        _account("empty", "de", "acc_4", "read_free_busy"),
+    ]
+    profiles = [
+        _profile("healthy", "us", "acc_1", "pro_a", "gsuite", True),
+        _profile("healthy", "us", "acc_1", "pro_b", "office365", True),
+        _profile("relink", "uk", "acc_2", "pro_c", "office365", False),
+        _profile("relink", "uk", "acc_2", "pro_d", "zoho_calendar", False),
+        _profile("relink", "uk", "acc_2", "pro_blank", "icloud", None, None),
+        _profile("syncing", "uk", "acc_3", "pro_e", "gsuite", True, True),
+    ]
+    errors = [
+        _error("dead", "us", "unauthorized", 401, "/v1/userinfo"),
+        _error("revoked", "sg", "refresh_failed", 400, "/oauth/token"),
+    ]
+    roster = [
+        ("healthy", "us"),
+        ("relink", "uk"),
+        ("syncing", "uk"),
+        ("empty", "de"),
+        ("dead", "us"),
+        ("revoked", "sg"),
+        ("later", "au"),
+    ]
+    return cf.Snapshot(
+        schema.to_frame(schema.PROFILES, profiles),
+        schema.to_frame(schema.ACCOUNTS, accounts),
+        schema.to_frame(schema.ERRORS, errors),
+        [],
+        schema.empty(schema.CALENDARS),
+        ["later"],
+        roster,
+    )
