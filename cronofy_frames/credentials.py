@@ -28,6 +28,7 @@ __all__ = [
     "credentials_from_csv",
     "normalize_credentials",
     "tokens_from_csv",
+    "tokens_from_csv_text",
     "tokens_from_env",
     "tokens_from_frame",
 ]
@@ -207,12 +208,16 @@ def tokens_from_csv(path: str | Path) -> list[Token]:
     A UTF-8 byte-order mark, blank lines and extra columns are fine; rows are counted
     as in a spreadsheet (the header is row 1).
     """
-    text = Path(path).read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text))
+    return tokens_from_csv_text(Path(path).read_text(encoding="utf-8-sig"), str(path))
+
+
+def tokens_from_csv_text(text: str, where: str = "CSV") -> list[Token]:
+    """Tokens from CSV text (as :func:`tokens_from_csv`); ``where`` names it in errors."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     if reader.fieldnames is None:
-        raise ValueError(f"{path} is empty: expected a header with {list(TOKEN_COLUMNS)}")
-    _require_columns(reader.fieldnames, str(path))
-    return _rows_to_tokens(reader, str(path), first_row=2)
+        raise ValueError(f"{where} is empty: expected a header with {list(TOKEN_COLUMNS)}")
+    _require_columns(reader.fieldnames, where)
+    return _rows_to_tokens(reader, where, first_row=2)
 
 
 def tokens_from_frame(df: pd.DataFrame) -> list[Token]:

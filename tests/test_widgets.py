@@ -1,0 +1,180 @@
+"""The pickers and the load panel, without a kernel: set traits, click, check state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import ipywidgets as w
+import pytest
+
+import cronofy_frames as cf
+from cronofy_frames import sandbox
+from cronofy_frames.widgets import DataCenterPicker, LoadPanel, TokenPicker
+from tests.conftest import tokens_of
+
+SECRET = "at_WIDGET_SENTINEL_0123456789"
+REFRESH = "rt_WIDGET_SENTINEL_9876543210"
+
+
+def widget_state() -> str:
+    """Everything ipywidgets would save into a notebook, as text."""
+    return json.dumps(w.Widget.get_manager_state(drop_defaults=False), default=str)
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[sandbox.Sandbox]:
+    with sandbox.serve(
+        accounts=12, seed=31, rate_limit=None, faults=sandbox.Faults(expired=0.5)
+    ) as running:
+        yield running
+
+
+def test_data_center_picker_offers_the_six_and_a_custom_url() -> None:
+    picker = DataCenterPicker()
+    labels = [label for label, _ in picker.dropdown.options]
+    assert len(labels) == 7
+    assert labels[1] == "\U0001f1ec\U0001f1e7 United Kingdom — api-uk.cronofy.com"
+    assert picker.value == "us"
+    assert picker.url.layout.display == "none"
+    picker.dropdown.value = "custom"
+    picker.url.value = " http://127.0.0.1:8123 "
+    assert picker.url.layout.display == ""
+    assert picker.value == "http://127.0.0.1:8123"
+    picker.value = "api-de.cronofy.com"
+    assert picker.dropdown.value == "de"
+    assert picker.value == "de"
+
+
+def test_adding_a_token_clears_the_password_fields_and_lists_it_masked() -> None:
+    picker = TokenPicker()
+    picker.access.value, picker.refresh.value = f"Bearer {SECRET}", REFRESH
+    picker.label.value = "acme"
+    picker.data_center.value = "uk"
+    picker.add_button.click()
+    assert picker.access.value == ""
+    assert picker.refresh.value == ""
+    assert [(t.label, t.data_center, t.refresh_token) for t in picker.tokens] == [
+        ("acme", "uk", REFRESH)
+    ]
+    row = picker.listing.children[0].children[0].value
+    assert "acme" in row
+    assert "uk" in row
+    assert "…6789" in row
+    assert SECRET not in row
+    assert SECRET not in widget_state()
+    assert REFRESH not in widget_state()
+
+
+@pytest.mark.parametrize(
+    ("access", "dc", "message"),
+    [
+        ("", "us", "access token is empty"),
+        ("   ", "us", "access token is empty"),
+        ("has space inside", "us", "white space"),
+        (SECRET, "http://10.0.0.1:80", "nor a loopback sandbox URL"),
+    ],
+)
+def test_bad_input_shows_a_message_not_a_traceback(access: str, dc: str, message: str) -> None:
+    picker = TokenPicker()
+    picker.access.value = access
+    if dc.startswith("http"):
+        picker.data_center.dropdown.value, picker.data_center.url.value = "custom", dc
+    picker.add_button.click()
+    assert message in picker.message.value
+    assert not picker.tokens
+    assert picker.access.value == ""  # cleared even when refused
+
+
+def test_duplicate_labels_are_refused_and_remove_works() -> None:
+    picker = TokenPicker()
+    picker.add_tokens([cf.Token(SECRET, label="a"), cf.Token("other_token_value_1", label="b")])
+    assert not picker.add_tokens([cf.Token("third_token_value_2", label="a")])
+    assert "duplicate label &#x27;a&#x27;" in picker.message.value  # escaped HTML
+    picker.listing.children[0].children[1].click()  # Remove on "a"
+    assert [t.label for t in picker.tokens] == ["b"]
+    assert len(picker.listing.children) == 1
+
+
+def upload(picker: TokenPicker, text: str, name: str = "tokens.csv") -> None:
+    picker.upload.value = (
+        {
+            "name": name,
+            "type": "text/csv",
+            "size": len(text),
+            "content": memoryview(text.encode()),
+            "last_modified": dt.datetime.now(dt.UTC),
+        },
+    )
+
+
+def test_uploaded_csv_is_read_then_dropped_from_widget_state() -> None:
+    picker = TokenPicker()
+    upload(
+        picker, f"\ufefflabel,data_center,access_token,refresh_token\nacme,de,{SECRET},{REFRESH}\n"
+    )
+    assert [(t.label, t.data_center) for t in picker.tokens] == [("acme", "de")]
+    assert picker.upload.value == ()
+    assert SECRET not in widget_state()
+
+
+def test_a_bad_upload_names_the_file_and_row() -> None:
+    picker = TokenPicker()
+    upload(picker, "label,data_center,access_token\nacme,eu,x_token_value\n", "week.csv")
+    assert "week.csv row 2: unknown data center &#x27;eu&#x27;" in picker.message.value
+
+
+def test_tokens_from_the_environment() -> None:
+    picker = TokenPicker(
+        environ={"CRONOFY_ACCESS_TOKEN_ACME": SECRET, "CRONOFY_DATA_CENTER_ACME": "sg"}
+    )
+    picker.env_button.click()
+    assert [(t.label, t.data_center) for t in picker.tokens] == [("acme", "sg")]
+    empty = TokenPicker(environ={})
+    empty.env_button.click()
+    assert "No CRONOFY_ACCESS_TOKEN" in empty.message.value
+
+
+def test_load_panel_loads_shows_tables_and_exports(sb: sandbox.Sandbox, tmp_path: Path) -> None:
+    picker = TokenPicker()
+    before = tokens_of(sb)
+    picker.add_tokens(before)
+    panel = LoadPanel(picker, credentials=sb.credentials_by_url, progress=False)
+    panel.load_button.click()
+    assert not panel.load_button.disabled
+    assert panel.snapshot is not None
+    assert len(panel.snapshot.accounts) == 12
+    titles = [panel.tabs.get_title(n) for n in range(4)]
+    assert titles == [
+        f"Profiles ({len(panel.snapshot.profiles)})",
+        "Accounts (12)",
+        "Errors (0)",
+        "Health (12)",
+    ]
+    assert "<table" in panel.tabs.children[0].value
+    assert panel.summary.value.startswith("<pre>12 tokens: 12 ok")
+    refreshed = {t.label for t in picker.tokens} & {
+        b.label for b, a in zip(before, picker.tokens, strict=True) if a != b
+    }
+    assert refreshed  # expired tokens came back refreshed, for the next load
+    panel.folder.value = str(tmp_path / "out")
+    panel.csv_button.click()
+    assert (tmp_path / "out" / "profiles.csv").exists()
+    assert "Wrote 5 files" in panel.message.value
+    assert all(t.access_token not in widget_state() for t in [*before, *picker.tokens])
+
+
+def test_load_panel_without_tokens_says_so() -> None:
+    panel = LoadPanel(TokenPicker(), progress=False)
+    assert panel.run() is None
+    assert "Add at least one token" in panel.message.value
+    assert panel.csv_button.disabled
+
+
+def test_widgets_display_as_their_widget() -> None:
+    picker = TokenPicker()
+    bundle = picker._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == picker.widget.model_id
