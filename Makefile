@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,parquet]'
+	$(BIN)/pip install -q -e '.[test,parquet,excel,notebook]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+	$(BIN)/pytest --nbmake notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,7 @@ __all__ = [
     "Token",
     "check_unique",
     "credentials_from_csv",
+    "credentials_from_env",
     "normalize_credentials",
     "tokens_from_csv",
     "tokens_from_csv_text",
@@ -262,6 +263,28 @@ def tokens_from_env(
         except ValueError as exc:
             raise ValueError(f"environment variable {name}: {exc}") from None
     return check_unique(tokens)
+
+
+def credentials_from_env(
+    prefix: str = "CRONOFY_", environ: Mapping[str, str] | None = None
+) -> dict[str, ClientCredentials]:
+    """Client credentials from ``{prefix}CLIENT_ID_{DC}`` and ``{prefix}CLIENT_SECRET_{DC}``.
+
+    ``CRONOFY_CLIENT_ID`` / ``CRONOFY_CLIENT_SECRET`` without a suffix are for ``us``.
+    """
+    env = os.environ if environ is None else environ
+    head = f"{prefix}CLIENT_ID"
+    out: dict[str, ClientCredentials] = {}
+    for name in sorted(k for k in env if k == head or k.startswith(head + "_")):
+        suffix = name[len(head) :]
+        secret = env.get(f"{prefix}CLIENT_SECRET{suffix}")
+        if secret is None:
+            raise ValueError(f"environment variable {name} has no {prefix}CLIENT_SECRET{suffix}")
+        try:
+            out[resolve(suffix[1:] or "us").key] = ClientCredentials(env[name], secret)
+        except ValueError as exc:
+            raise ValueError(f"environment variable {name}: {exc}") from None
+    return out
 
 
 def credentials_from_csv(path: str | Path) -> dict[str, ClientCredentials]:

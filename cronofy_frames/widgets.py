@@ -30,6 +30,7 @@ from .loader import Snapshot, load
 __all__ = ["DataCenterPicker", "LoadPanel", "TokenPicker"]
 
 CUSTOM = "custom"
+LABELS = {"description_width": "100px"}
 
 
 def _message(box: w.HTML, text: str, ok: bool = False) -> None:
@@ -43,10 +44,16 @@ class DataCenterPicker:
     def __init__(self, value: str = "us") -> None:
         options = [(f"{dc.flag} {dc.country} — {dc.api_host}", dc.id) for dc in DATA_CENTERS]
         self.dropdown = w.Dropdown(
-            options=[*options, ("Custom URL (sandbox) …", CUSTOM)], description="Data center"
+            options=[*options, ("Custom URL (sandbox) …", CUSTOM)],
+            description="Data center",
+            style=LABELS,
+            layout=w.Layout(width="420px"),
         )
         self.url = w.Text(
-            placeholder="http://127.0.0.1:8123", description="URL", layout=w.Layout(display="none")
+            placeholder="http://127.0.0.1:8123",
+            description="URL",
+            style=LABELS,
+            layout=w.Layout(display="none"),
         )
         self.dropdown.observe(self._toggle, names="value")
         self.widget = w.VBox([self.dropdown, self.url])
@@ -81,15 +88,17 @@ class TokenPicker:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ
         self.tokens: list[Token] = []
-        self.access = w.Password(description="Access token", placeholder="paste it here")
-        self.refresh = w.Password(description="Refresh", placeholder="optional")
-        self.label = w.Text(description="Label", placeholder="e.g. acme (optional)")
+        self.access = w.Password(
+            description="Access token", placeholder="paste it here", style=LABELS
+        )
+        self.refresh = w.Password(description="Refresh token", placeholder="optional", style=LABELS)
+        self.label = w.Text(description="Label", placeholder="e.g. acme (optional)", style=LABELS)
         self.data_center = DataCenterPicker()
         self.add_button = w.Button(description="Add", button_style="primary", icon="plus")
         self.upload = w.FileUpload(accept=".csv", description="CSV")
         self.env_button = w.Button(description="From environment", icon="download")
         self.message = w.HTML()
-        self.listing = w.VBox()
+        self.listing = w.VBox(layout=w.Layout(max_height="240px", overflow="auto"))
         self.add_button.on_click(lambda _: self._add_typed())
         self.env_button.on_click(lambda _: self._add_from_env())
         self.upload.observe(lambda _: self._add_uploaded(), names="value")
@@ -173,7 +182,7 @@ class TokenPicker:
             f"<code>{html.escape(token.label)}</code> · {html.escape(token.data_center)} · "
             f"{html.escape(mask(token.access_token))}"
         )
-        return w.HBox([w.HTML(text), button])
+        return w.HBox([w.HTML(text), button], layout=w.Layout(flex="0 0 auto"))  # no shrinking
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -225,3 +225,23 @@ def test_bad_options_fail_before_any_request(option: dict[str, object], message:
     token = cf.Token("some_token_value", "http://127.0.0.1:9")
     with pytest.raises(ValueError, match=message):
         cf.load(token, **option)
+
+
+def test_credentials_from_env() -> None:
+    env = {
+        "CRONOFY_CLIENT_ID": "id-us",
+        "CRONOFY_CLIENT_SECRET": "secret-us",
+        "CRONOFY_CLIENT_ID_UK": "id-uk",
+        "CRONOFY_CLIENT_SECRET_UK": "secret-uk",
+    }
+    creds = cf.credentials_from_env(environ=env)
+    assert creds == {
+        "us": cf.ClientCredentials("id-us", "secret-us"),
+        "uk": cf.ClientCredentials("id-uk", "secret-uk"),
+    }
+    with pytest.raises(ValueError, match="CRONOFY_CLIENT_ID_DE has no CRONOFY_CLIENT_SECRET_DE"):
+        cf.credentials_from_env(environ={"CRONOFY_CLIENT_ID_DE": "x"})
+    with pytest.raises(ValueError, match="CRONOFY_CLIENT_ID_EU: unknown data center 'EU'"):
+        cf.credentials_from_env(
+            environ={"CRONOFY_CLIENT_ID_EU": "x", "CRONOFY_CLIENT_SECRET_EU": "y"}
+        )

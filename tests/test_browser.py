@@ -1,0 +1,148 @@
+"""End to end in a real JupyterLab in headless Chromium: the quickstart notebook, the picker,
+the Load button and the tables. Debian's chromium (/usr/bin/chromium), driven by playwright;
+.ci/run installs it. Off CI, without chromium, the test is skipped."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from cronofy_frames import sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = os.environ.get("CRONOFY_SCREENSHOT")  # where to keep the panel's picture
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(
+            "CI needs /usr/bin/chromium for the browser test (apt-get install chromium)"
+        )
+    pytest.skip("no /usr/bin/chromium here (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def lab_settings(folder: Path) -> Path:
+    """Every cell kept in the page (no windowing), and no news fetched from the internet."""
+    for plugin, values in (
+        ("notebook-extension/tracker", {"windowingMode": "none"}),
+        ("apputils-extension/notification", {"fetchNews": "false"}),
+    ):
+        path = folder / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab on 127.0.0.1 serving a copy of the notebooks; its URL with the token."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "notebooks" / "connection_health.ipynb", root)
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / ".cfg"),
+        "JUPYTER_DATA_DIR": str(root / ".data"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".run"),
+        "JUPYTERLAB_SETTINGS_DIR": str(lab_settings(root / ".settings")),
+    }
+    env.pop("CRONOFY_ACCESS_TOKEN", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--allow-root",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the server says when it listens
+        if f"127.0.0.1:{port}/lab" in line:
+            break
+    else:
+        raise AssertionError("jupyter lab did not start")
+    yield f"http://127.0.0.1:{port}/lab/tree/connection_health.ipynb?token={token}"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def accept_kernel(page: Any) -> None:
+    """JupyterLab may ask which kernel to start: take the notebook's own (preselected)."""
+    select = page.locator(".jp-Dialog button", has_text="Select")
+    try:
+        select.wait_for(timeout=15_000)
+    except PlaywrightTimeout:
+        return
+    select.click()
+
+
+def test_quickstart_notebook_picker_and_load_panel_in_a_real_browser(lab: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sandbox.serve(accounts=3, seed=99, rate_limit=None) as sb, sync_playwright() as p:
+        mine = sb.accounts[0]
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(lab)
+        page.locator(".jp-Notebook").wait_for(timeout=60_000)
+        accept_kernel(page)
+        page.locator("li.lm-MenuBar-item", has_text="Run").click()
+        page.locator("li[data-command='runmenu:run-all']").click()
+        panel = page.locator(".widget-vbox", has=page.locator("button", has_text="Load")).first
+        tab = panel.locator(".lm-TabBar-tab", has_text="Health (150)")
+        tab.wait_for(timeout=120_000)  # run-all loaded the notebook's own sandbox
+        panel.locator("input[type=password]").first.fill(mine.access_token)
+        panel.locator("input[placeholder^='e.g. acme']").fill("browser-test")
+        panel.locator("select").first.select_option(label="Custom URL (sandbox) …")
+        panel.locator("input[placeholder='http://127.0.0.1:8123']").fill(mine.base_url)
+        panel.locator("button", has_text="Add").click()
+        expect(panel.get_by_text("1 added; 151 in all.")).to_be_visible()
+        expect(panel.locator("input[type=password]").first).to_have_value("")
+        panel.locator("button", has_text="Load").click()
+        panel.locator(".lm-TabBar-tab", has_text="Health (151)").wait_for(timeout=60_000)
+        panel.locator(".lm-TabBar-tab", has_text="Accounts (").click()
+        # the cells of the tab shown (the other tabs' tables are hidden)
+        row = panel.locator("tr:visible", has_text="browser-test")
+        expect(row).to_be_visible()
+        expect(row).to_contain_text(mine.account_id)  # its account_id and sub
+        if SCREENSHOT:
+            panel.screenshot(path=SCREENSHOT)
+        content = page.content()
+        browser.close()
+    assert mine.access_token not in content  # the page never shows the token
