@@ -1,8 +1,9 @@
 """POST {api host}/oauth/token with grant_type=refresh_token.
 
-Never retried: with rotating refresh tokens a repeated exchange could spend the new
-refresh token. Failures become ``refresh_failed`` with a message that holds neither
-the client secret nor either token (pycronofy's issue #109 is what this avoids).
+Retried only after a 429, which the server sends before doing anything: after any other
+failure a repeated exchange could spend a rotated refresh token. Failures become
+``refresh_failed`` with a message that holds neither the client secret nor either token
+(pycronofy's issue #109 is what this avoids).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def exchange_refresh_token(
             else "connection failed"
         )
         raise _failed(f"{kind}", None) from None
+    if response.status_code == 429:
+        raise RefreshRateLimited(_retry_after(response))
     if response.status_code != 200:
         raise _failed(_why(response), response.status_code)
     try:
@@ -48,6 +51,26 @@ def exchange_refresh_token(
     ):
         raise _failed("the answer holds no usable access token", 200)
     return access, refresh or None
+
+
+class RefreshRateLimited(RequestFailed):
+    """429 on the token endpoint: refused before it was processed, so safe to try again."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(
+            "rate_limited",
+            f"POST {ENDPOINT}: HTTP 429 Too Many Requests",
+            endpoint=ENDPOINT,
+            status_code=429,
+        )
+        self.retry_after = retry_after
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
 
 
 def _why(response: requests.Response) -> str:

@@ -30,7 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ._exceptions import RequestFailed
-from ._oauth import exchange_refresh_token
+from ._oauth import RefreshRateLimited, exchange_refresh_token
 from ._ratelimit import DEFAULT_RATE_LIMIT, Interrupted, RateLimit, RateLimiter
 from ._version import __version__
 from .credentials import ClientCredentials, Token
@@ -244,19 +244,36 @@ class Transport:
             if state.failure is not None:
                 raise state.failure
             try:
-                with self._slot(used):
-                    access, refresh = exchange_refresh_token(
-                        self.session(used),
-                        used,
-                        self.credentials[used.data_center],
-                        self.config.timeout,
-                    )
+                access, refresh = self._exchange(used)
             except RequestFailed as exc:
                 state.failure = exc
                 raise
             state.token, state.refreshed = used.with_pair(access, refresh), True
             self._hand_back(state.token)
             return state.token
+
+    def _exchange(self, token: Token) -> tuple[str, str | None]:
+        """POST /oauth/token, again after each 429 (at most ``retries`` times)."""
+        creds = self.credentials[token.data_center]
+        for attempt in range(self.config.retries + 1):
+            try:
+                with self._slot(token):
+                    return exchange_refresh_token(
+                        self.session(token), token, creds, self.config.timeout
+                    )
+            except RefreshRateLimited as limited:
+                if attempt == self.config.retries:
+                    limited.attempts = attempt + 1
+                    raise
+                self._throttle(token, limited.retry_after)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _throttle(self, token: Token, retry_after: float | None) -> None:
+        limiter = self.limiter(token.data_center)
+        if limiter is not None:
+            limiter.throttle(retry_after)
+        elif self.stop.wait(min(retry_after or 1.0, self.config.retry_after_max)):
+            raise Interrupted
 
     @contextlib.contextmanager
     def _slot(self, token: Token) -> Iterator[None]:

@@ -399,3 +399,19 @@ def test_load_accounts_uses_one_account_request_per_token() -> None:
         df = cf.load_accounts(tokens_of(s), progress=False)
         assert len(df) == 12
         assert {p for _, p in s.world.requests} == {"/v1/account"}
+
+
+def test_a_refresh_refused_with_429_is_tried_again() -> None:
+    # one request a second: the refresh right after the 401 is refused with 429 first
+    faults = Faults(expired=1.0, retry_after=1.0)
+    with sandbox.serve(accounts=1, seed=4, rate_limit=RateLimit(1, 100), faults=faults) as s:
+        seen: list[cf.Token] = []
+        snap = quiet(
+            tokens_of(s), credentials=s.credentials_by_url, on_refresh=seen.append, rate_limits=None
+        )
+        dc = s.accounts[0].data_center
+        assert s.world.requests[(dc, "429")] >= 1
+        assert s.world.requests[(dc, "/oauth/token")] == 1  # processed once: nothing spent twice
+    assert snap.errors.empty
+    assert len(snap.accounts) == 1
+    assert len(seen) == 1

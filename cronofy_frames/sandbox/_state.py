@@ -123,6 +123,10 @@ class World:
     def _fraction(self, what: str, index: int, fraction: float) -> bool:
         return fraction > 0 and random.Random(f"{self.seed}:{what}:{index}").random() < fraction
 
+    def expired_at_start(self, index: int) -> bool:
+        """Whether account ``index``'s first access token had expired when the sandbox started."""
+        return self._fraction("expired", index, self.faults.expired)
+
     def is_revoked(self, index: int) -> bool:
         """Whether account ``index``'s authorization was revoked (refresh fails)."""
         return index in self._revoked or self._fraction("revoked", index, self.faults.revoked)
@@ -170,7 +174,7 @@ class World:
 
     def _expired(self, index: int, issued: float | None) -> bool:
         if issued is None:
-            if self._fraction("expired", index, self.faults.expired):
+            if self.expired_at_start(index):
                 return True
             issued = self._started
         return self.token_ttl is not None and time.monotonic() - issued >= self.token_ttl

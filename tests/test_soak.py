@@ -1,0 +1,192 @@
+"""Soak: thousands of tokens over the six data centers with every fault on at once.
+
+The promise under test: every token is accounted for exactly once, every token that
+only needed a refresh ends loaded with its new pair handed back, every dead token is
+an error of the right kind, retries are bounded and the run ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pytest
+
+import cronofy_frames as cf
+from cronofy_frames import sandbox
+from cronofy_frames.sandbox import Faults
+from tests.conftest import tokens_of
+
+TOKENS = 2400
+RETRIES = 4
+FAULTS = Faults(
+    http_429=0.02,
+    burst_429=0.001,
+    burst_seconds=0.3,
+    retry_after=0.5,
+    http_500=0.015,
+    http_502=0.015,
+    http_503=0.015,
+    http_504=0.015,
+    slow=0.004,
+    slow_seconds=3.0,
+    drop=0.015,
+    malformed=0.008,
+    truncated=0.008,
+    expired=0.1,
+    revoked=0.03,
+    down=("sg",),
+    latency=0.002,
+)
+
+
+@dataclass
+class Soak:
+    """One soaked load and what the sandbox knows about it."""
+
+    sb: sandbox.Sandbox
+    tokens: list[cf.Token]
+    snap: cf.Snapshot
+    handed_back: list[cf.Token] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def soak() -> Iterator[Soak]:
+    with sandbox.serve(
+        accounts=TOKENS, seed=2026, rate_limit=None, faults=FAULTS, token_ttl=20.0
+    ) as sb:
+        tokens = tokens_of(sb)
+        handed_back: list[cf.Token] = []
+        lock = threading.Lock()
+
+        def on_refresh(token: cf.Token) -> None:
+            with lock:
+                handed_back.append(token)
+
+        snap = cf.load(
+            tokens,
+            credentials=sb.credentials_by_url,
+            timeout=1.0,
+            retries=RETRIES,
+            max_workers=24,
+            on_refresh=on_refresh,
+            progress=False,
+            errors="ignore",
+            rate_limits=cf.RateLimit(per_second=2000, per_minute=200_000),  # not binding
+        )
+        yield Soak(sb, tokens, snap, handed_back)
+
+
+def index(label: str) -> int:
+    return int(label[4:])
+
+
+def test_every_token_is_accounted_for_exactly_once(soak: Soak) -> None:
+    loaded, failed = set(soak.snap.accounts["token_label"]), set(soak.snap.errors["token_label"])
+    assert soak.snap.complete
+    assert soak.snap.accounts["token_label"].is_unique
+    assert soak.snap.errors["token_label"].is_unique  # one error row per failed token
+    assert not loaded & failed
+    assert loaded | failed == {t.label for t in soak.tokens}
+
+
+def test_dead_tokens_are_errors_of_the_right_kind(soak: Soak) -> None:
+    errors = soak.snap.errors.set_index("token_label")
+    world = soak.sb.world
+    for token in soak.tokens:
+        i, dc = index(token.label), world.account(index(token.label)).data_center
+        if dc == "sg":  # the whole data center is down
+            assert errors.loc[token.label, "kind"] == "server_error"
+            assert errors.loc[token.label, "attempts"] == RETRIES + 1
+        elif world.is_revoked(i):
+            assert errors.loc[token.label, "kind"] == "refresh_failed"
+            assert errors.loc[token.label, "status_code"] == 400
+    kinds = set(errors["kind"])
+    assert kinds <= {
+        "server_error",
+        "refresh_failed",
+        "bad_response",
+        "timeout",
+        "connection",
+        "rate_limited",
+    }
+
+
+def test_refreshable_tokens_end_loaded_with_their_new_pair_handed_back(soak: Soak) -> None:
+    world, errors = soak.sb.world, soak.snap.errors.set_index("token_label")
+    after = {t.label: t for t in soak.snap.tokens}
+    handed = {t.label: t for t in soak.handed_back}
+    assert len(handed) == len(soak.handed_back)  # one refresh per token
+    fresh_at_start = [label for label in handed if not world.expired_at_start(index(label))]
+    assert len(fresh_at_start) > TOKENS // 20  # tokens expired mid-run, and were refreshed
+    for label, token in handed.items():
+        i = index(label)
+        assert after[label] == token  # snap.tokens holds what on_refresh was handed
+        assert (token.access_token, token.refresh_token) == world.tokens(i)  # and it is current
+    refreshable = [
+        t.label
+        for t in soak.tokens
+        if world.account(index(t.label)).data_center != "sg"
+        and not world.is_revoked(index(t.label))
+    ]
+    transient = {"bad_response", "timeout", "connection", "server_error", "rate_limited"}
+    for label in refreshable:
+        assert label not in errors.index or errors.loc[label, "kind"] in transient
+    loaded = set(soak.snap.accounts["token_label"])
+    assert sum(label in loaded for label in refreshable) >= 0.95 * len(refreshable)
+
+
+def test_retries_are_bounded(soak: Soak) -> None:
+    assert soak.snap.errors["attempts"].max() <= RETRIES + 1
+    served = sum(n for (_, path), n in soak.sb.world.requests.items() if path == "/v1/userinfo")
+    assert served <= TOKENS * (RETRIES + 1) * 2  # at most two rounds: before and after a refresh
+
+
+def test_the_figures_of_the_soak(soak: Soak) -> None:
+    """Not a check: prints the figures the README's Guarantees section quotes."""
+    stats = soak.sb.world.stats()
+    counts = pd.Series(
+        {
+            k: sum(v.get(k, 0) for v in stats.values())
+            for k in ("/v1/userinfo", "/oauth/token", "429")
+        }
+    )
+    print(
+        f"\nsoak: {TOKENS} tokens, loaded {len(soak.snap.accounts)}, "
+        f"failed {soak.snap.errors['token_label'].nunique()} "
+        f"{soak.snap.errors['kind'].value_counts()[lambda s: s > 0].to_dict()}, "
+        f"refreshed {len(soak.handed_back)}, requests {counts.to_dict()}"
+    )
+    assert counts["/v1/userinfo"] >= TOKENS
+
+
+def test_two_loads_at_once_do_not_mix() -> None:
+    faults = Faults(http_503=0.05, expired=0.2, drop=0.02)
+    with sandbox.serve(accounts=400, seed=77, rate_limit=None, faults=faults) as sb:
+        tokens = tokens_of(sb)
+        halves = [tokens[::2], tokens[1::2]]
+        results: list[cf.Snapshot | None] = [None, None]
+
+        def run(n: int) -> None:
+            results[n] = cf.load(
+                halves[n],
+                credentials=sb.credentials_by_url,
+                progress=False,
+                errors="ignore",
+                retries=RETRIES,
+            )
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)  # a liveness bound, not a speed check
+        assert not any(t.is_alive() for t in threads)
+    for half, snap in zip(halves, results, strict=True):
+        assert snap is not None
+        own = {t.label for t in half}
+        seen = set(snap.accounts["token_label"]) | set(snap.errors["token_label"])
+        assert seen == own
+        assert {t.label for t in snap.tokens} == own
