@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ._fanout import Want
 from .credentials import Token
-from .export import PartsFolder, RefreshedTokenWriter
+from .export import PartsFolder, RefreshedTokenWriter, ensure_folder
 from .loader import LoadOptions, Snapshot, run
 
 __all__ = ["RunOutcome", "apply_refreshed", "run_to_folder"]
@@ -57,6 +57,7 @@ def run_to_folder(
     fmt: str = "csv",
 ) -> RunOutcome:
     """Load every token (not finished by an earlier run if ``resume``) into ``out``."""
+    ensure_folder(out)  # an unusable output folder fails before any request
     parts = PartsFolder(out)
     done = parts.done_labels()
     if done and not resume:

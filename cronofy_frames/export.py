@@ -30,6 +30,7 @@ __all__ = [
     "PartsFolder",
     "RefreshedTokenWriter",
     "atomic_path",
+    "ensure_folder",
     "read_csv_frame",
     "read_frames",
     "write_csv",
@@ -207,7 +208,7 @@ def write_frames(
     """Write ``{name}.{fmt}`` per frame and ``snapshot.json`` into ``directory``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    folder = _folder(directory)
+    folder = ensure_folder(directory)
     paths = []
     for name, df in frames.items():
         _write_one(df, folder / f"{name}.{fmt}", fmt)
@@ -217,7 +218,8 @@ def write_frames(
     return [*paths, folder / META]
 
 
-def _folder(directory: str | Path) -> Path:
+def ensure_folder(directory: str | Path) -> Path:
+    """The folder, created if missing; OSError naming it if it cannot be."""
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -283,7 +285,7 @@ def write_excel(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
     except ImportError:
         raise ImportError("Excel needs openpyxl: pip install 'cronofy-frames[excel]'") from None
     target = Path(path)
-    _folder(target.parent)
+    ensure_folder(target.parent)
     with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, df in frames.items():
             _naive(df).to_excel(writer, sheet_name=name, index=False)
