@@ -20,7 +20,7 @@ from typing import Any, Literal, TypedDict, Unpack
 import numpy as np
 import pandas as pd
 
-from . import export, schema
+from . import schema
 from ._exceptions import LoadFailed, RequestFailed
 from ._fanout import Endpoints, FanOut, Progress, Result, TokenRunner, Want
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit
@@ -160,15 +160,21 @@ class Snapshot:
 
         Each file is written atomically; :func:`read_snapshot` restores every dtype.
         """
-        return export.write_frames(self.frames(), self._meta(), directory, "csv")
+        from .export import write_frames  # export sits below the loader: imported when used
+
+        return write_frames(self.frames(), self._meta(), directory, "csv")
 
     def to_parquet(self, directory: str | Path) -> list[Path]:
         """Like :meth:`to_csv`, as Parquet (needs pyarrow: the ``parquet`` extra)."""
-        return export.write_frames(self.frames(), self._meta(), directory, "parquet")
+        from .export import write_frames
+
+        return write_frames(self.frames(), self._meta(), directory, "parquet")
 
     def to_excel(self, path: str | Path) -> Path:
         """One workbook, a sheet per frame (needs openpyxl: the ``excel`` extra)."""
-        return export.write_excel(self.frames(), path)
+        from .export import write_excel
+
+        return write_excel(self.frames(), path)
 
     @property
     def complete(self) -> bool:
@@ -288,7 +294,9 @@ def _now_iso() -> str:
 
 def read_snapshot(directory: str | Path) -> Snapshot:
     """A snapshot written by ``to_csv`` or ``to_parquet``, with every dtype restored."""
-    frames, meta = export.read_frames(directory)
+    from .export import read_frames
+
+    frames, meta = read_frames(directory)
     roster = [(str(label), str(dc)) for label, dc in meta.get("roster", [])]
     return Snapshot(
         frames["profiles"],

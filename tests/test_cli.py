@@ -27,22 +27,27 @@ def sandbox_files(sb: sandbox.Sandbox, tmp_path: Path) -> tuple[Path, Path]:
     return tokens, creds
 
 
+def load_into(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> int:
+    tokens, creds = sandbox_files(sb, tmp_path)
+    return main(
+        [
+            "load",
+            str(tokens),
+            "--out",
+            str(out),
+            "--credentials",
+            str(creds),
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
 def test_load_writes_three_csvs_and_exits_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with sandbox.serve(accounts=20, seed=3, rate_limit=None) as sb:
-        tokens, creds = sandbox_files(sb, tmp_path)
-        status = main(
-            [
-                "load",
-                str(tokens),
-                "--out",
-                str(tmp_path / "out"),
-                "--credentials",
-                str(creds),
-                "--no-progress",
-            ]
-        )
+        status = load_into(sb, tmp_path, tmp_path / "out")
     assert status == 0
     accounts = pd.read_csv(tmp_path / "out" / "accounts.csv")
     assert len(accounts) == 20
@@ -55,19 +60,8 @@ def test_load_writes_three_csvs_and_exits_0(
 def test_load_appends_refreshed_tokens_and_exits_1_on_failures(tmp_path: Path) -> None:
     faults = Faults(expired=0.5, revoked=0.2)
     with sandbox.serve(accounts=20, seed=3, rate_limit=None, faults=faults) as sb:
-        tokens, creds = sandbox_files(sb, tmp_path)
-        status = main(
-            [
-                "load",
-                str(tokens),
-                "--out",
-                str(tmp_path / "out"),
-                "--credentials",
-                str(creds),
-                "--no-progress",
-            ]
-        )
-        saved = Path(f"{tokens}.refreshed.csv")
+        status = load_into(sb, tmp_path, tmp_path / "out")
+        saved = tmp_path / "tokens.csv.refreshed.csv"
         rows = list(csv.DictReader(saved.open()))
         assert rows
         assert all(r["refresh_token"] == sb.world.tokens(int(r["label"][4:]))[1] for r in rows)
@@ -199,22 +193,6 @@ def test_resume_uses_the_refreshed_pairs_of_the_first_run(
         assert main([*args, "--resume"]) == 0  # no invalid_grant from a spent refresh token
     assert len(pd.read_csv(out / "accounts.csv")) == 80
     assert len(pd.read_csv(out / "errors.csv")) == 0
-
-
-def load_into(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> int:
-    tokens, creds = sandbox_files(sb, tmp_path)
-    return main(
-        [
-            "load",
-            str(tokens),
-            "--out",
-            str(out),
-            "--credentials",
-            str(creds),
-            "--no-progress",
-            *extra,
-        ]
-    )
 
 
 def test_load_writes_parquet_that_reads_back(tmp_path: Path) -> None:

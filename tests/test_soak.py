@@ -21,6 +21,7 @@ from tests.conftest import tokens_of
 
 TOKENS = 2400
 RETRIES = 4
+LIVENESS_SECONDS = 600  # a hang guard, not a speed check: the load ends in about a minute
 FAULTS = Faults(
     http_429=0.02,
     burst_429=0.001,
@@ -65,18 +66,26 @@ def soak() -> Iterator[Soak]:
             with lock:
                 handed_back.append(token)
 
-        snap = cf.load(
-            tokens,
-            credentials=sb.credentials_by_url,
-            timeout=1.0,
-            retries=RETRIES,
-            max_workers=24,
-            on_refresh=on_refresh,
-            progress=False,
-            errors="ignore",
-            rate_limits=cf.RateLimit(per_second=2000, per_minute=200_000),  # not binding
+        result: list[cf.Snapshot] = []
+        run = threading.Thread(
+            target=lambda: result.append(
+                cf.load(
+                    tokens,
+                    credentials=sb.credentials_by_url,
+                    timeout=1.0,
+                    retries=RETRIES,
+                    max_workers=24,
+                    on_refresh=on_refresh,
+                    progress=False,
+                    errors="ignore",
+                    rate_limits=cf.RateLimit(per_second=2000, per_minute=200_000),  # not binding
+                )
+            )
         )
-        yield Soak(sb, tokens, snap, handed_back)
+        run.start()
+        run.join(timeout=LIVENESS_SECONDS)
+        assert not run.is_alive(), "the soaked load did not end"
+        yield Soak(sb, tokens, result[0], handed_back)
 
 
 def index(label: str) -> int:
