@@ -191,6 +191,29 @@ class Snapshot:
         )
 
 
+class AttachedErrors(pd.DataFrame):
+    """The errors frame as ``df.attrs["errors"]`` keeps it: an ordinary DataFrame, except
+    that the frame itself compares by identity and is not deep-copied by pandas. pandas
+    compares and copies ``attrs`` on every operation: with a plain DataFrame there,
+    ``pd.concat`` of two loaders' results raises and each filter copies every error.
+    Column comparisons (``errors["kind"] == "timeout"``) are as usual."""
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:  # results of operations are plain frames
+        return pd.DataFrame
+
+    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+        return self is other
+
+    def __ne__(self, other: object) -> bool:  # type: ignore[override]
+        return self is not other
+
+    __hash__ = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AttachedErrors:
+        return self
+
+
 class _Collector:
     """Turns finished results into typed frames, a chunk at a time."""
 
@@ -393,7 +416,7 @@ def _one_frame(tokens: TokensArg, options: LoadKwargs, name: str, want: Want) ->
     opts = LoadOptions(**options)
     snap = run(tokens, opts, Want(want.profiles, want.accounts, opts.endpoints))
     frame: pd.DataFrame = getattr(snap, name)
-    frame.attrs["errors"] = snap.errors
+    frame.attrs["errors"] = AttachedErrors(snap.errors)
     frame.attrs["unfinished"] = snap.unfinished
     if opts.errors == "warn" or snap.unfinished:
         _warn(snap, "df.attrs['errors']")

@@ -415,3 +415,22 @@ def test_a_refresh_refused_with_429_is_tried_again() -> None:
     assert snap.errors.empty
     assert len(snap.accounts) == 1
     assert len(seen) == 1
+
+
+def test_frames_with_attached_errors_concatenate_and_filter() -> None:
+    faults = Faults(revoked=0.5)
+    with sandbox.serve(accounts=12, seed=4, rate_limit=None, faults=faults) as s:
+        first = cf.load_profiles(
+            tokens_of(s, 6), credentials=s.credentials_by_url, progress=False, errors="ignore"
+        )
+        second = cf.load_profiles(
+            tokens_of(s)[6:], credentials=s.credentials_by_url, progress=False, errors="ignore"
+        )
+    errors = first.attrs["errors"]
+    assert isinstance(errors, pd.DataFrame)
+    assert len(errors) > 0
+    assert (errors["kind"] == "refresh_failed").all()  # columns compare as usual
+    both = pd.concat([first, second], ignore_index=True)  # raised with a plain DataFrame
+    assert len(both) == len(first) + len(second)
+    connected = first[first["profile_connected"]]
+    assert connected.attrs["errors"] is errors  # carried along, not copied
