@@ -103,6 +103,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "cronofy-frames sandbox"
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    stop = _stop_on_sigterm()  # before "ready": whoever reads it may send SIGTERM at once
     try:
         for dc, url in sandbox.base_urls.items():
             print(dc, url)
@@ -111,7 +112,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "cronofy-frames sandbox"
         if args.credentials_out:
             sandbox.write_credentials_csv(args.credentials_out)
         print("ready", flush=True)
-        _wait_for_signal()
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -120,12 +122,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "cronofy-frames sandbox"
     return 0
 
 
-def _wait_for_signal() -> None:
+def _stop_on_sigterm() -> threading.Event:
+    """An event SIGTERM sets (SIGINT raises KeyboardInterrupt as usual)."""
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+    return stop
