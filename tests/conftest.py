@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cronofy_frames as cf
 from cronofy_frames.sandbox import Sandbox
 
@@ -13,3 +16,14 @@ def tokens_of(sb: Sandbox, count: int | None = None, refresh: bool = True) -> li
         cf.Token(a.access_token, a.base_url, a.label, a.refresh_token if refresh else None)
         for a in accounts
     ]
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m cronofy_frames ARGS`` as a user runs it: output captured, never raising."""
+    return subprocess.run(
+        [sys.executable, "-m", "cronofy_frames", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -6,8 +6,6 @@ import _thread
 import csv
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +16,7 @@ from cronofy_frames import loader, sandbox
 from cronofy_frames.cli import main
 from cronofy_frames.export import PartsFolder
 from cronofy_frames.sandbox import Faults
+from tests.conftest import cli
 
 
 def sandbox_files(sb: sandbox.Sandbox, tmp_path: Path) -> tuple[Path, Path]:
@@ -100,22 +99,7 @@ def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_runs_as_a_subprocess(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cronofy_frames",
-            "demo",
-            "--accounts",
-            "30",
-            "--out",
-            str(tmp_path / "demo"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = cli("demo", "--accounts", "30", "--out", str(tmp_path / "demo"))
     assert done.returncode == 0, done.stderr
     assert "tokens        30" in done.stdout
     assert "by provider service:" in done.stdout  # the health report
@@ -233,20 +217,7 @@ def test_diff_command_shows_what_changed(tmp_path: Path) -> None:
         assert load_into(sb, tmp_path, tmp_path / "old") == 0
         sb.world.revoke(3)
         assert load_into(sb, tmp_path, tmp_path / "new") == 1
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cronofy_frames",
-            "diff",
-            str(tmp_path / "old"),
-            str(tmp_path / "new"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli("diff", str(tmp_path / "old"), str(tmp_path / "new"))
     assert done.returncode == 0, done.stderr
     assert re.search(r"^tokens died\s+1$", done.stdout, re.MULTILINE)
     assert "sbx-000003" in done.stdout
@@ -255,25 +226,13 @@ def test_diff_command_shows_what_changed(tmp_path: Path) -> None:
 def test_health_runs_as_a_subprocess(tmp_path: Path) -> None:
     with sandbox.serve(accounts=10, seed=3, rate_limit=None) as sb:
         assert load_into(sb, tmp_path, tmp_path / "out") == 0
-    done = subprocess.run(
-        [sys.executable, "-m", "cronofy_frames", "health", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli("health", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("10 tokens: 10 ok, 0 failed")
 
 
 def test_every_command_explains_itself() -> None:
     for command in ("load", "health", "diff", "demo", "sandbox"):
-        done = subprocess.run(
-            [sys.executable, "-m", "cronofy_frames", command, "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = cli(command, "--help")
         assert done.returncode == 0
         assert done.stdout.startswith(f"usage: cronofy-frames {command}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 import traceback
 import warnings
 import zipfile
@@ -27,7 +25,7 @@ from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
 from cronofy_frames.sandbox._state import World
 from cronofy_frames.widgets import LoadPanel, TokenPicker
-from tests.conftest import tokens_of
+from tests.conftest import cli, tokens_of
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS = Faults(expired=0.4, revoked=0.2, malformed=0.05)
@@ -110,30 +108,15 @@ def test_the_command_line_holds_no_secret_outside_the_refreshed_tokens_file(
     with sandbox.serve(accounts=30, seed=14, rate_limit=None, faults=FAULTS) as s:
         s.write_tokens_csv(tmp_path / "tokens.csv")
         s.write_credentials_csv(tmp_path / "creds.csv")
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cronofy_frames",
-                "load",
-                str(tmp_path / "tokens.csv"),
-                "--out",
-                str(tmp_path / "out"),
-                "--credentials",
-                str(tmp_path / "creds.csv"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        done = cli(
+            "load",
+            str(tmp_path / "tokens.csv"),
+            "--out",
+            str(tmp_path / "out"),
+            "--credentials",
+            str(tmp_path / "creds.csv"),
         )
-        health = subprocess.run(
-            [sys.executable, "-m", "cronofy_frames", "health", str(tmp_path / "out")],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        health = cli("health", str(tmp_path / "out"))
         secrets = secrets_of(s.world)
     assert done.returncode == 1  # revoked tokens failed
     saved = tmp_path / "tokens.csv.refreshed.csv"
