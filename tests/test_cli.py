@@ -26,20 +26,23 @@ def sandbox_files(sb: sandbox.Sandbox, tmp_path: Path) -> tuple[Path, Path]:
     return tokens, creds
 
 
-def load_into(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> int:
+def load_args(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> list[str]:
+    """``load`` arguments for the sandbox's tokens and credentials, written to tmp_path."""
     tokens, creds = sandbox_files(sb, tmp_path)
-    return main(
-        [
-            "load",
-            str(tokens),
-            "--out",
-            str(out),
-            "--credentials",
-            str(creds),
-            "--no-progress",
-            *extra,
-        ]
-    )
+    return [
+        "load",
+        str(tokens),
+        "--out",
+        str(out),
+        "--credentials",
+        str(creds),
+        "--no-progress",
+        *extra,
+    ]
+
+
+def load_into(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> int:
+    return main(load_args(sb, tmp_path, out, *extra))
 
 
 def test_load_writes_three_csvs_and_exits_0(
@@ -127,18 +130,7 @@ def interrupted_run(
     sb: sandbox.Sandbox, tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> list[str]:
     """Run ``load`` until its first chunk is committed, then Ctrl-C; the arguments used."""
-    tokens, creds = sandbox_files(sb, tmp_path)
-    args = [
-        "load",
-        str(tokens),
-        "--out",
-        str(out),
-        "--credentials",
-        str(creds),
-        "--no-progress",
-        "--max-workers",
-        "2",
-    ]
+    args = load_args(sb, tmp_path, out, "--max-workers", "2")
     interrupt_after_first_chunk(monkeypatch)
     assert main(args) == 130
     return args

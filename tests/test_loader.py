@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import warnings
 from collections.abc import Iterator
@@ -318,31 +317,6 @@ def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
     for errors, base in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 3.0), (6, 3.0)]:
         retry.history = tuple(RequestHistory("GET", "/", None, 503, None) for _ in range(errors))
         assert base <= retry.get_backoff_time() <= base + 0.25
-
-
-def test_no_secret_in_frames_reprs_warnings_or_logs(caplog: pytest.LogCaptureFixture) -> None:
-    faults = Faults(expired=0.5, revoked=0.2, malformed=0.1, http_503=0.1)
-    with (
-        sandbox.serve(accounts=30, seed=8, rate_limit=None, faults=faults) as s,
-        caplog.at_level(logging.DEBUG),
-        warnings.catch_warnings(record=True) as caught,
-    ):
-        warnings.simplefilter("always")
-        toks = tokens_of(s)
-        snap = cf.load(toks, credentials=s.credentials_by_url, retries=1, progress=False)
-        secrets = [x for t in [*toks, *snap.tokens] for x in (t.access_token, t.refresh_token)]
-        secrets += [secret for _, secret in s.credentials.values()]
-    assert len(snap.errors) > 0
-    assert any(t.refresh_token not in secrets[:60] for t in snap.tokens)
-    texts = [
-        repr(snap),
-        repr(snap.tokens),
-        *(str(w.message) for w in caught),
-        *(r.getMessage() for r in caplog.records),
-    ]
-    texts += [snap.profiles.to_csv(), snap.accounts.to_csv(), snap.errors.to_csv()]
-    leaks = [x for x in secrets if x and any(x in text for text in texts)]
-    assert not leaks
 
 
 def test_frames_are_identical_through_userinfo_and_the_documented_endpoints() -> None:
