@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from ._exceptions import RequestFailed
-from ._transport import TokenState, Transport
+from ._oauth import TokenState
+from ._transport import Transport
 
 PROFILES = "/v1/profiles"
 ACCOUNT = "/v1/account"

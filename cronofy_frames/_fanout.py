@@ -19,8 +19,9 @@ import pandas as pd
 
 from ._endpoints import fetch_account, fetch_profiles, fetch_userinfo
 from ._exceptions import RequestFailed
+from ._oauth import TokenState
 from ._ratelimit import Interrupted
-from ._transport import TokenState, Transport
+from ._transport import Transport
 
 Endpoints = Literal["auto", "documented"]
 FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint would fail too
@@ -73,18 +74,32 @@ class TokenRunner:
 
     def __call__(self, state: TokenState) -> Result:
         result = Result(state)
+        try:
+            self._run(result)
+        except Interrupted:
+            raise
+        except Exception as exc:  # the last line of defence: no answer may end a batch
+            failure = RequestFailed(
+                "bad_response",
+                f"an answer could not be read ({type(exc).__name__})",
+                endpoint="unknown",
+            )
+            _error(result, failure)
+        return result
+
+    def _run(self, result: Result) -> None:
+        state = result.state
         if self.want.userinfo and state.token.data_center not in self._no_userinfo:
             try:
                 self._userinfo(result)
-                return result
+                return
             except RequestFailed as failure:
                 if failure.kind not in NO_USERINFO:
                     _error(result, failure)
-                    return result
+                    return
                 with self._lock:
                     self._no_userinfo.add(state.token.data_center)
         self._documented(result)
-        return result
 
     def _userinfo(self, result: Result) -> None:
         info = fetch_userinfo(self.transport, result.state)

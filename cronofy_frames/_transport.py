@@ -1,15 +1,20 @@
-"""HTTP for one load: sessions, rate limits, timeouts, retries and the refresh-on-401 flow.
+"""HTTP for one load: sessions, rate limits, deadlines, retries, and the wire under refreshes.
 
 - One ``requests.Session`` per thread, with an adapter (and its urllib3 ``Retry``) per
   data center, so each data center's retries wait on that data center's limiter.
+- Sessions ignore the environment (``trust_env=False``): no ``~/.netrc`` can replace the
+  Bearer header. The standard proxy variables are read once per data center and
+  passed explicitly with each request.
+- Redirects are never followed: a 3xx is an error of its own (``bad_response``).
+- Every attempt has a total deadline of ``timeout`` seconds (``_deadline``), however
+  slowly the server drips its answer, and every body a size cap (``_http``).
 - Every request, and every retry, first takes a slot from its data center's
   ``RateLimiter``; a 429 throttles that data center.
-- Every request has a timeout. GETs are retried by urllib3's ``Retry`` on connection
-  errors, read errors, 429, 500, 502, 503 and 504, with exponential backoff and jitter,
-  honouring ``Retry-After`` up to ``retry_after_max`` seconds.
-- A 401 on a token with a refresh token and its data center's client credentials is
-  refreshed once per token per load, whatever the number of threads that see it, and
-  the request retried; the new pair goes to ``on_refresh`` at once.
+- GETs are retried by urllib3's ``Retry`` on connection errors, read errors, 429, 500,
+  502, 503 and 504, with exponential backoff and jitter, honouring ``Retry-After`` up to
+  ``retry_after_max`` seconds.
+- A 401 goes to the load's ``Refresher`` (``_oauth``), which owns the refresh rules;
+  this module only carries its ``POST /oauth/token``.
 
 A ``Transport`` belongs to one load: nothing here is module-level state.
 """
@@ -17,9 +22,10 @@ A ``Transport`` belongs to one load: nothing here is module-level state.
 from __future__ import annotations
 
 import contextlib
+import http.client
+import os
 import random
 import threading
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +35,22 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ._deadline import Deadlines, pool_classes
 from ._exceptions import RequestFailed
-from ._oauth import RefreshRateLimited, exchange_refresh_token
+from ._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BodyTooLarge,
+    decode_json,
+    phrase,
+    read_body,
+    retry_after_seconds,
+)
+from ._oauth import ENDPOINT, Refresher, TokenAnswer, TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, Interrupted, RateLimit, RateLimiter
 from ._version import __version__
 from .credentials import ClientCredentials, Token
+
+__all__ = ["CappedRetry", "RateLimits", "TokenState", "Transport", "TransportConfig"]
 
 USER_AGENT = f"cronofy-frames/{__version__}"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -49,7 +66,7 @@ KIND_BY_STATUS = {
 
 @dataclass(frozen=True)
 class TransportConfig:
-    """Timeouts and retry policy, with named defaults."""
+    """Timeouts, retry policy and the body cap, with named defaults."""
 
     timeout: float = 30.0
     max_workers: int = 8
@@ -58,40 +75,48 @@ class TransportConfig:
     backoff_jitter: float = 0.25
     backoff_max: float = 20.0
     retry_after_max: float = 60.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
-        if (
-            isinstance(self.max_workers, bool)
-            or not isinstance(self.max_workers, int)
-            or self.max_workers < 1
+        for name in ("timeout", "retry_after_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e6:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        for name, low, what in (
+            ("max_workers", 1, "a positive integer"),
+            ("retries", 0, "an integer that is not negative"),
+            ("max_response_bytes", 1, "a positive integer"),
         ):
-            raise ValueError(f"max_workers must be a positive integer, got {self.max_workers!r}")
-        if self.retries < 0:
-            raise ValueError(f"retries must not be negative, got {self.retries!r}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be {what}, got {value!r}")
 
 
 class CappedRetry(Retry):
-    """urllib3's Retry with Retry-After capped, backoff from the first retry on, and a
-    data center's rate limiter: a 429 throttles it, and every retry waits for a slot.
-    Its sleeps end early with ``Interrupted`` when the load is stopped."""
+    """urllib3's Retry with Retry-After read safely and capped, backoff from the first
+    retry on, and a data center's rate limiter: a 429 throttles it, and every retry
+    waits for a slot. Its sleeps end early with ``Interrupted`` when the load is
+    stopped. Each failed attempt is disarmed on the load's ``Deadlines``."""
 
     retry_after_cap: float = 60.0
     limiter: RateLimiter | None = None
     stop: threading.Event | None = None
+    deadlines: Deadlines | None = None
 
     def new(self, **kw: Any) -> CappedRetry:
         fresh = super().new(**kw)
-        fresh.retry_after_cap, fresh.limiter, fresh.stop = (
+        fresh.retry_after_cap, fresh.limiter, fresh.stop, fresh.deadlines = (
             self.retry_after_cap,
             self.limiter,
             self.stop,
+            self.deadlines,
         )
         return fresh
 
     def increment(self, *args: Any, **kw: Any) -> CappedRetry:
         response = kw.get("response")
+        if self.deadlines is not None:
+            self.deadlines.disarm()
         if self.limiter is not None:
             self.limiter.complete()  # this attempt has its answer (or its error)
             if response is not None and response.status == 429:
@@ -109,8 +134,7 @@ class CappedRetry(Retry):
             self.limiter.acquire()
 
     def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, self.retry_after_cap)
+        return retry_after_seconds(response.headers.get("Retry-After"), self.retry_after_cap)
 
     def get_backoff_time(self) -> float:
         errors = len(self.history)
@@ -120,21 +144,28 @@ class CappedRetry(Retry):
         return delay + random.uniform(0, float(self.backoff_jitter))
 
 
-class TokenState:
-    """The live pair of one token during a load, and its one allowed refresh."""
+class _Adapter(HTTPAdapter):
+    """An HTTPAdapter whose connection pools arm every attempt on ``deadlines``."""
 
-    def __init__(self, token: Token) -> None:
-        self.token = token
-        self.lock = threading.Lock()
-        self.refreshed = False
-        self.failure: RequestFailed | None = None
+    def __init__(self, deadlines: Deadlines, **kw: Any) -> None:
+        self._pool_classes = pool_classes(deadlines)
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+    def proxy_manager_for(self, proxy: str, **kw: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kw)
+        manager.pool_classes_by_scheme = self._pool_classes
+        return manager
 
 
 RateLimits = RateLimit | Mapping[str, RateLimit] | None
 
 
 class Transport:
-    """Sessions, rate limiters, retries and refreshes for one load.
+    """Sessions, rate limiters, deadlines, retries and refreshes for one load.
 
     ``rate_limits``: one ``RateLimit`` for every data center, a mapping from
     data-center key to ``RateLimit`` (keys missing from it get the default), or None
@@ -150,11 +181,15 @@ class Transport:
         stop: threading.Event | None = None,
     ) -> None:
         self.config = config
-        self.credentials = credentials
-        self.on_refresh = on_refresh
         self.rate_limits = rate_limits
         self.stop = stop or threading.Event()
+        self.deadlines = Deadlines(config.timeout)
+        self.refresher = Refresher(
+            credentials, self._post_token, self._throttle, config.retries, on_refresh
+        )
+        self.verify: bool | str = _ca_bundle()
         self._limiters: dict[str, RateLimiter | None] = {}
+        self._proxies: dict[str, dict[str, str]] = {}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -175,11 +210,24 @@ class Transport:
             limiters = [lim for lim in self._limiters.values() if lim is not None]
         return sum(lim.waiting for lim in limiters)
 
+    def proxies(self, token: Token) -> dict[str, str]:
+        """The proxy for the token's data center, from the standard variables (``HTTPS_PROXY``,
+        ``NO_PROXY``, ...), read once per data center."""
+        with self._lock:
+            if token.data_center not in self._proxies:
+                found = requests.utils.get_environ_proxies(token.base_url)
+                self._proxies[token.data_center] = {
+                    k: v for k, v in found.items() if k in ("http", "https", "all")
+                }
+            return self._proxies[token.data_center]
+
     def session(self, token: Token) -> requests.Session:
         """This thread's session, with an adapter for the token's data center."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            session.trust_env = False  # no ~/.netrc, no per-request environment lookups
+            session.verify = self.verify
             session.headers["User-Agent"] = USER_AGENT
             self._local.session = session
             with self._lock:
@@ -193,6 +241,7 @@ class Transport:
         c = self.config
         retry = CappedRetry(
             total=c.retries,
+            redirect=0,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
             backoff_factor=c.backoff_factor,
@@ -200,73 +249,89 @@ class Transport:
             backoff_jitter=c.backoff_jitter,
             respect_retry_after_header=True,
             raise_on_status=False,
+            raise_on_redirect=False,
         )
-        retry.retry_after_cap, retry.limiter, retry.stop = (
+        retry.retry_after_cap, retry.limiter, retry.stop, retry.deadlines = (
             c.retry_after_max,
             self.limiter(key),
             self.stop,
+            self.deadlines,
         )
-        return HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=c.max_workers)
+        return _Adapter(
+            self.deadlines, max_retries=retry, pool_connections=1, pool_maxsize=c.max_workers
+        )
 
     def close(self) -> None:
-        """Close every session this transport opened."""
+        """Close every session this transport opened, and the deadline watchdog."""
         with self._lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
+        self.deadlines.close()
 
     def get_json(self, state: TokenState, path: str) -> Any:
         """GET ``path`` for the token, refreshing once on 401; the decoded JSON body."""
         used = state.token
-        response = self._get(used, path)
-        if response.status_code == 401:
-            response.close()
-            response = self._get(self._refreshed(state, used, path), path)
-        return decode(response, path, attempts(response))
+        status, tries, body = self._get(used, path)
+        if status == 401:
+            status, tries, body = self._get(self.refresher.refreshed(state, used, path), path)
+        return decode(status, body, path, tries)
 
-    def _get(self, token: Token, path: str) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token.access_token}"}
+    def _get(self, token: Token, path: str) -> tuple[int, int, bytes]:
+        """(status, attempts, body) of one GET with its retries."""
+        with self._slot(token), self._attempt(f"GET {path}", path, self.config.retries + 1):
+            response = self.session(token).get(
+                token.base_url + path,
+                headers={"Authorization": f"Bearer {token.access_token}"},
+                proxies=self.proxies(token),
+                timeout=self.config.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            return response.status_code, attempts(response), self._body(response)
+
+    def _post_token(self, token: Token, body: dict[str, str]) -> TokenAnswer:
+        """One POST /oauth/token (never redirected, never retried here)."""
+        with self._slot(token), self._attempt(f"POST {ENDPOINT}", ENDPOINT, 1, "refresh_failed"):
+            response = self.session(token).post(
+                token.base_url + ENDPOINT,
+                json=body,
+                proxies=self.proxies(token),
+                timeout=self.config.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            retry_after = retry_after_seconds(
+                response.headers.get("Retry-After"), self.config.retry_after_max
+            )
+            payload = decode_json(self._body(response))
+            return TokenAnswer(response.status_code, retry_after, payload)
+
+    def _body(self, response: requests.Response) -> bytes:
         try:
-            with self._slot(token):
-                return self.session(token).get(
-                    token.base_url + path, headers=headers, timeout=self.config.timeout
-                )
-        except requests.RequestException as exc:
-            raise transport_failure(exc, f"GET {path}", self.config.retries + 1) from None
+            return read_body(response, self.config.max_response_bytes)
+        finally:
+            self.deadlines.disarm()
 
-    def _refreshed(self, state: TokenState, used: Token, path: str) -> Token:
-        with state.lock:
-            if state.token is not used:
-                return state.token  # another thread refreshed while this one waited
-            if state.failure is not None:
-                raise state.failure
-            state.failure = self._cannot_refresh(state, path)
-            if state.failure is not None:
-                raise state.failure
-            try:
-                access, refresh = self._exchange(used)
-            except RequestFailed as exc:
-                state.failure = exc
-                raise
-            state.token, state.refreshed = used.with_pair(access, refresh), True
-            self._hand_back(state.token)
-            return state.token
-
-    def _exchange(self, token: Token) -> tuple[str, str | None]:
-        """POST /oauth/token, again after each 429 (at most ``retries`` times)."""
-        creds = self.credentials[token.data_center]
-        for attempt in range(self.config.retries + 1):
-            try:
-                with self._slot(token):
-                    return exchange_refresh_token(
-                        self.session(token), token, creds, self.config.timeout
-                    )
-            except RefreshRateLimited as limited:
-                if attempt == self.config.retries:
-                    limited.attempts = attempt + 1
-                    raise
-                self._throttle(token, limited.retry_after)
-        raise AssertionError("unreachable")  # the loop returns or raises
+    @contextlib.contextmanager
+    def _attempt(
+        self, what: str, endpoint: str, tries: int, kind: str | None = None
+    ) -> Iterator[None]:
+        """Turn whatever the wire does into one ``RequestFailed``, never a secret."""
+        try:
+            yield
+        except BodyTooLarge as exc:
+            raise RequestFailed(
+                kind or "bad_response", f"{what}: {exc}", endpoint=endpoint, attempts=tries
+            ) from None
+        except (
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+            http.client.HTTPException,
+            OSError,
+        ) as exc:
+            cut = self.deadlines.disarm()
+            raise transport_failure(exc, what, tries, cut, kind) from None
 
     def _throttle(self, token: Token, retry_after: float | None) -> None:
         limiter = self.limiter(token.data_center)
@@ -290,32 +355,10 @@ class Transport:
         finally:
             limiter.complete()
 
-    def _cannot_refresh(self, state: TokenState, path: str) -> RequestFailed | None:
-        token, why = state.token, ""
-        if state.refreshed:
-            why = "still 401 after a refresh"
-        elif not token.refresh_token:
-            why = "401 and the token has no refresh token"
-        elif token.data_center not in self.credentials:
-            dc = token.data_center
-            why = f"401 and no client credentials for data center {dc!r} to refresh with"
-        return (
-            RequestFailed("unauthorized", f"GET {path}: {why}", endpoint=path, status_code=401)
-            if why
-            else None
-        )
 
-    def _hand_back(self, token: Token) -> None:
-        if self.on_refresh is None:
-            return
-        try:
-            self.on_refresh(token)
-        except Exception as exc:  # a failing callback must not lose the load
-            warnings.warn(
-                f"on_refresh failed for token {token.label!r}: {type(exc).__name__}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+def _ca_bundle() -> bool | str:
+    """``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, read once, as requests would."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 def attempts(response: requests.Response) -> int:
@@ -324,40 +367,52 @@ def attempts(response: requests.Response) -> int:
     return len(retries.history) + 1 if retries is not None else 1
 
 
-def transport_failure(exc: requests.RequestException, what: str, tries: int) -> RequestFailed:
-    """Classify a requests exception as ``timeout`` or ``connection``, without its text."""
+def transport_failure(
+    exc: BaseException, what: str, tries: int, cut: bool = False, kind: str | None = None
+) -> RequestFailed:
+    """Classify a failure on the wire as ``timeout`` or ``connection``, without its text.
+
+    ``cut``: the deadline watchdog ended the last attempt (a timeout, whatever error the
+    cut socket raised). ``kind`` overrides the kind (``refresh_failed`` for the token
+    endpoint) but not the detail.
+    """
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError too
-    timed_out = not refused and (
-        isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)
+    timed_out = cut or (
+        not refused
+        and (
+            isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError)
+            or isinstance(reason, urllib3.exceptions.TimeoutError)
+        )
     )
-    kind = "timeout" if timed_out else "connection"
     detail = "no answer within the timeout" if timed_out else "connection failed or was dropped"
     return RequestFailed(
-        kind, f"{what}: {detail} ({tries} attempts)", endpoint=what.split(" ")[-1], attempts=tries
+        kind or ("timeout" if timed_out else "connection"),
+        f"{what}: {detail} ({tries} attempts)" if tries > 1 else f"{what}: {detail}",
+        endpoint=what.split(" ")[-1],
+        attempts=tries,
     )
 
 
-def decode(response: requests.Response, path: str, tries: int) -> Any:
-    """The JSON body of a 200, or a ``RequestFailed`` whose kind follows the status."""
-    status = response.status_code
+def decode(status: int, body: bytes, path: str, tries: int) -> Any:
+    """The JSON body of a 200, or a ``RequestFailed`` whose kind follows the status
+    (a 3xx, never followed, is ``bad_response``)."""
     if status != 200:
         kind = KIND_BY_STATUS.get(status, "server_error" if status >= 500 else "bad_response")
         raise RequestFailed(
             kind,
-            f"GET {path}: HTTP {status} {response.reason or ''}".rstrip(),
+            f"GET {path}: HTTP {status} {phrase(status)}".rstrip(),
             endpoint=path,
             status_code=status,
             attempts=tries,
         )
-    try:
-        return response.json()
-    except ValueError:
-        kind = response.headers.get("Content-Type", "no content type")
+    payload = decode_json(body)
+    if payload is None:
         raise RequestFailed(
             "bad_response",
-            f"GET {path}: the 200 answer is not JSON ({kind}, {len(response.content)} bytes)",
+            f"GET {path}: the 200 answer is not JSON ({len(body)} bytes)",
             endpoint=path,
             status_code=200,
             attempts=tries,
-        ) from None
+        )
+    return payload

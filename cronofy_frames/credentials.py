@@ -11,10 +11,10 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -28,22 +28,38 @@ __all__ = [
     "credentials_from_csv",
     "credentials_from_env",
     "normalize_credentials",
+    "read_csv_file",
     "tokens_from_csv",
     "tokens_from_csv_text",
     "tokens_from_env",
     "tokens_from_frame",
 ]
 
+T = TypeVar("T")
 BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)  # a pasted "Bearer " prefix
 TOKEN_COLUMNS = ("label", "data_center", "access_token", "refresh_token")
 
 
+class FieldError(ValueError):
+    """A bad value in one field of a token; readers add the file, row and column."""
+
+    def __init__(self, column: str, problem: str, label: str | None = None) -> None:
+        where = f"token {label!r}, {column}" if label else column
+        super().__init__(f"{where}: {problem}")
+        self.column = column
+        self.problem = problem
+
+
 def _clean_secret(value: object, what: str) -> str:
+    """The secret without surrounding white space or a pasted "Bearer " prefix; a
+    ValueError that never quotes it unless it cannot go into an HTTP header as it is."""
     if not isinstance(value, str):
         raise ValueError(f"{what} must be a string, got {type(value).__name__}")
     text = BEARER.sub("", value.strip())
     if not text:
         raise ValueError(f"{what} is empty")
+    if not text.isascii():
+        raise ValueError(f"{what} has non-ASCII characters: it cannot be sent in an HTTP header")
     if any(c.isspace() for c in text) or not text.isprintable():
         raise ValueError(f"{what} contains white space or control characters")
     return text
@@ -71,14 +87,22 @@ class Token:
         label: str | None = None,
         refresh_token: str | None = None,
     ) -> None:
-        access = _clean_secret(access_token, "access token")
-        refresh = None if _blank(refresh_token) else _clean_secret(refresh_token, "refresh token")
-        location = resolve(data_center)
+        name = _label(label)
+        try:
+            access = _field("access_token", _clean_secret, access_token, "access token")
+            refresh = (
+                None
+                if _blank(refresh_token)
+                else _field("refresh_token", _clean_secret, refresh_token, "refresh token")
+            )
+            location = _field("data_center", resolve, data_center)
+        except FieldError as exc:
+            raise FieldError(exc.column, exc.problem, name) from None
         object.__setattr__(self, "access_token", access)
         object.__setattr__(self, "refresh_token", refresh)
         object.__setattr__(self, "location", location)
         object.__setattr__(self, "data_center", location.key)
-        object.__setattr__(self, "label", _label(label) or fingerprint(access))
+        object.__setattr__(self, "label", name or fingerprint(access))
 
     def __repr__(self) -> str:
         refresh = f", refresh_token={mask(self.refresh_token)!r}" if self.refresh_token else ""
@@ -97,6 +121,13 @@ class Token:
     def base_url(self) -> str:
         """Where this token's requests go."""
         return self.location.base_url
+
+
+def _field(column: str, check: Callable[..., T], *args: Any) -> T:
+    try:
+        return check(*args)
+    except ValueError as exc:
+        raise FieldError(column, str(exc)) from None
 
 
 def _blank(value: object) -> bool:
@@ -119,10 +150,10 @@ class ClientCredentials:
     client_secret: str = field(repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "client_id", _clean_secret(self.client_id, "client_id"))
-        object.__setattr__(
-            self, "client_secret", _clean_secret(self.client_secret, "client_secret")
-        )
+        client_id = _field("client_id", _clean_secret, self.client_id, "client_id")
+        secret = _field("client_secret", _clean_secret, self.client_secret, "client_secret")
+        object.__setattr__(self, "client_id", client_id)
+        object.__setattr__(self, "client_secret", secret)
 
     def __repr__(self) -> str:
         secret = mask(self.client_secret)
@@ -185,6 +216,8 @@ def _rows_to_tokens(rows: Iterable[Mapping[str, Any]], where: str, first_row: in
                     row.get("refresh_token"),
                 )
             )
+        except FieldError as exc:
+            raise ValueError(f"{where} row {n}, column {exc.column}: {exc.problem}") from None
         except ValueError as exc:
             raise ValueError(f"{where} row {n}: {exc}") from None
     return check_unique(tokens)
@@ -209,16 +242,50 @@ def tokens_from_csv(path: str | Path) -> list[Token]:
     A UTF-8 byte-order mark, blank lines and extra columns are fine; rows are counted
     as in a spreadsheet (the header is row 1).
     """
-    return tokens_from_csv_text(Path(path).read_text(encoding="utf-8-sig"), str(path))
+    return tokens_from_csv_text(read_csv_file(path), str(path))
+
+
+def read_csv_file(path: str | Path) -> str:
+    """The text of a UTF-8 CSV file; one ValueError naming the file if it cannot be read."""
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise ValueError(f"{str(path)!r} is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{str(path)!r} is not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV"
+        ) from None
+
+
+def csv_rows(text: str, where: str) -> tuple[list[str] | None, Iterator[dict[str, Any]]]:
+    """The header and the rows of CSV text; a malformed row (a field over the csv
+    module's size limit, say) is a ValueError naming ``where`` and the row."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise ValueError(f"{where} row 1: not valid CSV ({exc})") from None
+    return (list(header) if header is not None else None), _checked(reader, where)
+
+
+def _checked(reader: csv.DictReader[str], where: str) -> Iterator[dict[str, Any]]:
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise ValueError(f"{where} row {reader.line_num}: not valid CSV ({exc})") from None
 
 
 def tokens_from_csv_text(text: str, where: str = "CSV") -> list[Token]:
     """Tokens from CSV text (as :func:`tokens_from_csv`); ``where`` names it in errors."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    if reader.fieldnames is None:
+    header, rows = csv_rows(text, where)
+    if header is None:
         raise ValueError(f"{where} is empty: expected a header with {list(TOKEN_COLUMNS)}")
-    _require_columns(reader.fieldnames, where)
-    return _rows_to_tokens(reader, where, first_row=2)
+    _require_columns(header, where)
+    return _rows_to_tokens(rows, where, first_row=2)
 
 
 def tokens_from_frame(df: pd.DataFrame) -> list[Token]:
@@ -289,18 +356,20 @@ def credentials_from_env(
 
 def credentials_from_csv(path: str | Path) -> dict[str, ClientCredentials]:
     """Client credentials from a CSV with ``data_center,client_id,client_secret``."""
-    reader = csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
-    missing = {"data_center", "client_id", "client_secret"} - set(reader.fieldnames or [])
+    header, rows = csv_rows(read_csv_file(path), str(path))
+    missing = {"data_center", "client_id", "client_secret"} - set(header or [])
     if missing:
         raise ValueError(f"{path} lacks column(s) {sorted(missing)}")
     out: dict[str, ClientCredentials] = {}
-    for n, row in enumerate(reader, start=2):
-        if not any((v or "").strip() for v in row.values()):
+    for n, row in enumerate(rows, start=2):
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
         try:
-            out[resolve(row["data_center"]).key] = ClientCredentials(
-                row["client_id"], row["client_secret"]
-            )
+            location = _field("data_center", resolve, row["data_center"])
+            creds = ClientCredentials(row["client_id"], row["client_secret"])
+        except FieldError as exc:
+            raise ValueError(f"{path} row {n}, column {exc.column}: {exc.problem}") from None
         except ValueError as exc:
             raise ValueError(f"{path} row {n}: {exc}") from None
+        out[location.key] = creds
     return out

@@ -4,15 +4,22 @@ A data center may be named by its id in any case (``"uk"``, ``"UK"``), its API h
 (``"api-uk.cronofy.com"``) or a base URL (``"https://api-uk.cronofy.com"``). A base URL
 on a loopback address (``"http://127.0.0.1:8123"``) names a local sandbox. Anything
 else is refused, so a typo never sends a token to a host that is not Cronofy's.
+
+A URL is accepted only as ``scheme://host[:port]`` with an optional trailing slash, and
+only when urllib3 (which sends the requests) reads the same host and port from it; the
+request URLs are then built from the parsed parts, never from the text. Error messages
+quote a value only when it cannot be a secret pasted into the wrong column.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import urllib.parse
+import re
 from dataclasses import dataclass
 
-__all__ = ["DATA_CENTERS", "DataCenter", "Location", "resolve"]
+from urllib3.util import parse_url
+
+__all__ = ["DATA_CENTERS", "DataCenter", "Location", "describe", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,11 @@ class DataCenter:
     def base_url(self) -> str:
         """Where API requests go, e.g. ``https://api-uk.cronofy.com``."""
         return f"https://{self.api_host}"
+
+    @property
+    def location(self) -> Location:
+        """This data center as a resolved ``Location``."""
+        return Location(self.id, "https", self.api_host)
 
 
 DATA_CENTERS: tuple[DataCenter, ...] = (
@@ -52,40 +64,94 @@ VALID = ", ".join(_BY_ID)
 
 @dataclass(frozen=True)
 class Location:
-    """Where a token's requests go: ``key`` is the id for the six, else the base URL."""
+    """Where a token's requests go, parsed once: ``key`` is the id for the six, else the
+    base URL. ``base_url`` is built from the parsed scheme, host and port, never from
+    the text a user gave."""
 
     key: str
-    base_url: str
+    scheme: str
+    host: str
+    port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host[:port]`` (an IPv6 host in brackets), with no trailing slash."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}" + ("" if self.port is None else f":{self.port}")
+
+
+# scheme://host[:port] with an optional trailing slash, and nothing else: no user info,
+# no backslash, no path, query or fragment, no white space or control character.
+_URL = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?/?",
+    re.IGNORECASE,
+)
+_HOSTNAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")  # lowercase with dots: a host, no token
+SHORT = 12  # a value this short is an id or a typo of one, never a secret: it may be quoted
+
+
+def describe(value: object) -> str:
+    """How an error message may show a value that could be a secret pasted in the wrong
+    place: quoted when short or a URL without user info, else only its length."""
+    if not isinstance(value, str):
+        return repr(value)  # not text, so not a token
+    plain = value.isascii() and value.isprintable()
+    url = _URL.match(value) and "@" not in value
+    if plain and (len(value) <= SHORT or url or _HOSTNAME.fullmatch(value)):
+        return repr(value)
+    return f"a value of {len(value)} characters (not shown: it could be a secret)"
 
 
 def resolve(value: object) -> Location:
-    """Resolve an id, API host or base URL; ValueError naming the value otherwise."""
+    """Resolve an id, API host or base URL; ValueError describing the value otherwise."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"data center {value!r} is not one of {VALID} (nor a host or URL)")
-    text = value.strip()
-    lowered = text.lower()
-    known = _BY_ID.get(lowered) or _BY_HOST.get(lowered)
-    if known is None and "://" in text:
-        return _from_url(text)
-    if known is None:
-        raise ValueError(f"unknown data center {value!r}: use one of {VALID}, an API host or a URL")
-    return Location(known.id, known.base_url)
+        raise ValueError(f"data center {describe(value)} is not one of {VALID} (nor a host or URL)")
+    if "://" in value:
+        return _from_url(value)  # taken as it is: white space in a URL is refused
+    known = _BY_ID.get(value.strip().lower()) or _BY_HOST.get(value.strip().lower())
+    if known is not None:
+        return known.location
+    raise ValueError(
+        f"unknown data center {describe(value)}: use one of {VALID}, an API host or a URL"
+    )
 
 
 def _from_url(text: str) -> Location:
-    parts = urllib.parse.urlsplit(text)
-    host = (parts.hostname or "").lower()
-    clean = parts.path in ("", "/") and not (parts.query or parts.fragment or parts.username)
+    parsed = _parse(text)
+    if parsed is None:
+        raise ValueError(
+            f"data center URL {describe(text)} is not of the form scheme://host[:port] "
+            "(no user info, backslash, path, query, fragment or white space); "
+            f"use one of {VALID}, an API host or a base URL"
+        )
+    scheme, host, port = parsed
     known = _BY_HOST.get(host)
-    if clean and known and parts.scheme == "https" and parts.port in (None, 443):
-        return Location(known.id, known.base_url)
-    if clean and parts.scheme in ("http", "https") and _is_loopback(host):
-        base = f"{parts.scheme}://{parts.netloc.lower()}"
-        return Location(base, base)
+    if known and scheme == "https" and port in (None, 443):
+        return known.location
+    if _is_loopback(host):
+        location = Location("", scheme, host, port)
+        return Location(location.base_url, scheme, host, port)
     raise ValueError(
-        f"data center URL {text!r} is neither a Cronofy API base URL "
+        f"data center URL {describe(text)} is neither a Cronofy API base URL "
         f"(https://api[-{{id}}].cronofy.com, ids {VALID}) nor a loopback sandbox URL"
     )
+
+
+def _parse(text: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) when ``text`` passes the strict rule and urllib3, which sends
+    the requests, reads the same host and port from it; None otherwise."""
+    match = _URL.fullmatch(text)
+    if match is None:
+        return None
+    scheme, host = match["scheme"].lower(), match["host"].lower().strip("[]")
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    seen = parse_url(text)
+    if (seen.host or "").lower().strip("[]") != host or seen.port != port or seen.auth:
+        return None
+    return scheme, host, port
 
 
 def _is_loopback(host: str) -> bool:

@@ -13,7 +13,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
@@ -23,8 +23,11 @@ import pandas as pd
 from . import schema
 from ._exceptions import LoadFailed, RequestFailed
 from ._fanout import Endpoints, FanOut, Progress, Result, TokenRunner, Want
+from ._http import DEFAULT_MAX_RESPONSE_BYTES
+from ._oauth import TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from ._transport import RateLimits, TokenState, Transport, TransportConfig
+from ._redact import mask
+from ._transport import RateLimits, Transport, TransportConfig
 from ._version import __version__
 from .credentials import (
     ClientCredentials,
@@ -51,13 +54,14 @@ TokensArg = Token | Iterable[Token] | pd.DataFrame | str | Path
 FRAMES = ("profiles", "accounts", "calendars", "errors")
 CHUNK_TOKENS = 1000  # finished tokens turned into DataFrames at a time
 CHUNK_SECONDS = 10.0  # and at least this often, while tokens finish
+DRAIN_MARGIN = 2.0  # seconds past the request timeout a refresh in flight may take to land
 
 
 class LoadWarning(UserWarning):
     """Some tokens failed, or the load was interrupted; the details are in the snapshot."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LoadOptions:
     """The keyword options shared by every loader.
 
@@ -65,6 +69,10 @@ class LoadOptions:
     500/min), a mapping from data center (id, host or URL) to ``RateLimit``, or None.
     ``endpoints``: "auto" (one /v1/userinfo request per token where it serves, falling
     back per data center to the two documented endpoints) or "documented".
+    ``timeout``: seconds one attempt of a request may take in all, however slowly the
+    answer arrives. ``retry_after_max``: the cap on any ``Retry-After`` (seconds).
+    ``max_response_bytes``: the cap on a decoded body (10 MiB); a larger answer is that
+    token's ``bad_response``. The repr never shows a client secret.
     """
 
     credentials: Mapping[str, ClientCredentials | tuple[str, str]] | None = None
@@ -76,6 +84,16 @@ class LoadOptions:
     on_refresh: Callable[[Token], object] | None = None
     rate_limits: RateLimit | Mapping[str, RateLimit] | None = DEFAULT_RATE_LIMIT
     endpoints: Endpoints = "auto"
+    retry_after_max: float = 60.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["credentials"] = {
+            str(key): f"<client credentials {mask(_secret_of(value))}>"
+            for key, value in (self.credentials or {}).items()
+        }
+        return "LoadOptions(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     def __post_init__(self) -> None:
         if self.errors not in ("warn", "raise", "ignore"):
@@ -90,7 +108,11 @@ class LoadOptions:
     def transport_config(self) -> TransportConfig:
         """Timeouts and retries (validated)."""
         return TransportConfig(
-            timeout=self.timeout, max_workers=self.max_workers, retries=self.retries
+            timeout=self.timeout,
+            max_workers=self.max_workers,
+            retries=self.retries,
+            retry_after_max=self.retry_after_max,
+            max_response_bytes=self.max_response_bytes,
         )
 
     def limits(self) -> RateLimits:
@@ -118,6 +140,16 @@ class LoadKwargs(TypedDict, total=False):
     on_refresh: Callable[[Token], object] | None
     rate_limits: RateLimit | Mapping[str, RateLimit] | None
     endpoints: Endpoints
+    retry_after_max: float
+    max_response_bytes: int
+
+
+def _secret_of(value: object) -> str | None:
+    if isinstance(value, ClientCredentials):
+        return value.client_secret
+    if isinstance(value, tuple | list) and len(value) == 2 and isinstance(value[1], str):
+        return value[1]
+    return None
 
 
 @dataclass
@@ -298,6 +330,7 @@ def run(
     try:
         _consume(fan, collector, options.errors == "raise")
     finally:
+        transport.refresher.drain(options.timeout + DRAIN_MARGIN)  # before tokens are read
         transport.close()
     frames = collector.frames({t.label: n for n, t in enumerate(token_list)})
     unfinished = [s.token.label for s in states if id(s) not in fan.finished]

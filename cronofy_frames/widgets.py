@@ -137,9 +137,14 @@ class TokenPicker:
         self.upload.value = ()  # the file's content must not stay in widget state
         item = files[0]
         try:
-            tokens = tokens_from_csv_text(bytes(item["content"]).decode("utf-8"), item["name"])
-        except (ValueError, UnicodeDecodeError) as exc:
-            _message(self.message, f"{item['name']}: {exc}")
+            text = bytes(item["content"]).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            _message(self.message, f"Not added: {item['name']} is not UTF-8 (byte {exc.start})")
+            return
+        try:
+            tokens = tokens_from_csv_text(text, item["name"])
+        except ValueError as exc:  # it names the file and the row
+            _message(self.message, f"Not added: {exc}")
             return
         self.add_tokens(tokens)
 

@@ -123,7 +123,10 @@ def test_uploaded_csv_is_read_then_dropped_from_widget_state() -> None:
 def test_a_bad_upload_names_the_file_and_row() -> None:
     picker = TokenPicker()
     upload(picker, "label,data_center,access_token\nacme,eu,x_token_value\n", "week.csv")
-    assert "week.csv row 2: unknown data center &#x27;eu&#x27;" in picker.message.value
+    assert (
+        "week.csv row 2, column data_center: unknown data center &#x27;eu&#x27;"
+        in picker.message.value
+    )
 
 
 def test_tokens_from_the_environment() -> None:

@@ -19,9 +19,28 @@ PROBABILITY_FAULTS = (
     "malformed",
     "truncated",
     "retry_after",
+    "redirect",
+    "nested",
+    "huge",
+    "gzip_bomb",
+    "drip",
+    "echo",
+    "refresh_429",
+    "refresh_redirect",
+    "refresh_echo",
+    "refresh_malformed",
 )
 FRACTION_FAULTS = ("expired", "revoked")
-SECONDS_FAULTS = ("latency", "jitter", "slow_seconds", "burst_seconds")
+SECONDS_FAULTS = (
+    "latency",
+    "jitter",
+    "slow_seconds",
+    "burst_seconds",
+    "drip_seconds",
+    "refresh_delay",
+)
+TEXT_FAULTS = ("redirect_to", "bad_retry_after")
+HOSTILE_FAULTS = PROBABILITY_FAULTS[11:]  # what a broken or hostile proxy in front may do
 
 
 @dataclass(frozen=True)
@@ -46,7 +65,20 @@ class Faults:
     number of that token's earlier requests, so a run is reproducible whatever the
     thread interleaving. ``expired`` and ``revoked`` are fractions of accounts.
     ``down`` lists data-center ids that answer 503 to everything. Faults other than
-    ``latency``, ``jitter`` and ``down`` touch GET endpoints only, never /oauth/token.
+    ``latency``, ``jitter``, ``down`` and the ``refresh_*`` ones touch GET endpoints only.
+
+    The hostile side, what a broken or hostile proxy in front of the API may send:
+    ``redirect`` (a 307 to ``redirect_to``, by default another data center's port),
+    ``nested`` (JSON nested 100,000 deep), ``huge`` (a 200 of ``huge_bytes``),
+    ``gzip_bomb`` (a gzip body that inflates to ``huge_bytes`` x 10), ``drip`` (status,
+    headers and body one byte every ``drip_seconds``), ``echo`` (a 400 whose reason
+    phrase, content type and body echo the request's Authorization header).
+    ``bad_retry_after`` is the Retry-After of every 429 (``"inf"``, ``"-5"``, ``"nan"``,
+    ``"1e308"``, ``"soon"``...). On ``POST /oauth/token``: ``refresh_429``,
+    ``refresh_redirect``, ``refresh_echo`` (a 400 whose body echoes the request body,
+    client secret included), ``refresh_malformed`` (the pair is rotated, but the answer's
+    access token has spaces, non-ASCII characters or is missing) and ``refresh_delay``
+    (seconds before the token endpoint answers).
     """
 
     latency: float = 0.0
@@ -67,6 +99,21 @@ class Faults:
     expired: float = 0.0
     revoked: float = 0.0
     down: tuple[str, ...] = ()
+    redirect: float = 0.0
+    redirect_to: str = ""
+    nested: float = 0.0
+    huge: float = 0.0
+    huge_bytes: int = 20_000_000
+    gzip_bomb: float = 0.0
+    drip: float = 0.0
+    drip_seconds: float = 0.2
+    echo: float = 0.0
+    bad_retry_after: str = ""
+    refresh_429: float = 0.0
+    refresh_redirect: float = 0.0
+    refresh_echo: float = 0.0
+    refresh_malformed: float = 0.0
+    refresh_delay: float = 0.0
 
     def __post_init__(self) -> None:
         for name in PROBABILITY_FAULTS + FRACTION_FAULTS:
@@ -94,6 +141,10 @@ class Faults:
 
 
 def _parse_value(name: str, raw: str) -> Any:
+    if name in TEXT_FAULTS:
+        return raw
+    if name == "huge_bytes":
+        return int(float(raw))
     if name == "down":
         return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
     try:

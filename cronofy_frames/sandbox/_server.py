@@ -20,6 +20,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from . import _hostile as hostile
 from ._config import Faults
 from ._data import Account
 from ._state import RefreshError, World
@@ -30,6 +31,8 @@ HTML_ERROR = (
     "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1></body></html>"
 )
 JSON_TYPE = "application/json; charset=utf-8"
+HOSTILE_GET = ("redirect", "nested", "huge", "gzip_bomb", "drip", "echo")
+DISCARD = "http://127.0.0.1:9"  # where redirects go unless redirect_to says otherwise
 STATS_PATH = "/_sandbox/stats"  # request counts for benchmarks and tests; never rate limited
 
 
@@ -158,9 +161,51 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._error(code, html=code != 500)
         elif name == "slow":
             return self._pause(f.slow_seconds)
-        else:
+        elif name in ("malformed", "truncated"):
             self._broken(truncated=name == "truncated")
+        else:
+            self._hostile(name)
         return True
+
+    def _hostile(self, name: str) -> None:
+        f = self.server.world.faults
+        self.close_connection = True  # a hostile answer is never followed by another
+        if name == "redirect":
+            self._raw(hostile.redirect(f.redirect_to or DISCARD, self.path))
+        elif name == "nested":
+            self._raw(hostile.nested())
+        elif name == "huge":
+            self._raw(hostile.huge_head(f.huge_bytes))
+            self._raw_pieces(b" " * (1 << 20), f.huge_bytes)
+        elif name == "gzip_bomb":
+            self._raw(hostile.gzip_bomb(f.huge_bytes * hostile.BOMB_RATIO))
+        elif name == "drip":
+            body = json.dumps(_profiles(self.server.world.account(0))).encode()
+            self._drip(hostile.raw(200, "OK", body, JSON_TYPE))
+        else:  # echo
+            self._raw(hostile.echo(self.headers.get("Authorization", "")))
+
+    def _raw(self, data: bytes) -> None:
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True
+
+    def _raw_pieces(self, piece: bytes, size: int) -> None:
+        sent = 0
+        with contextlib.suppress(OSError):
+            while sent < size and not self.server.stopping.is_set():
+                chunk = piece[: size - sent]
+                self.wfile.write(chunk)
+                sent += len(chunk)
+
+    def _drip(self, data: bytes) -> None:
+        """Send ``data`` a byte at a time, ``drip_seconds`` apart."""
+        with contextlib.suppress(OSError):
+            for i in range(len(data)):
+                self.wfile.write(data[i : i + 1])
+                if self._pause(self.server.world.faults.drip_seconds):
+                    return
 
     def _broken(self, truncated: bool) -> None:
         body = b'{"profiles": [{"provider_name": "goo' if truncated else b"<html>It works!</html>"
@@ -169,7 +214,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _too_many(self, wait: float, force_header: bool) -> None:
         self.server.world.requests[(self.server.dc, "429")] += 1
         extra = {}
-        if force_header:
+        if self.server.world.faults.bad_retry_after:
+            extra["Retry-After"] = self.server.world.faults.bad_retry_after
+        elif force_header:
             extra["Retry-After"] = str(max(1, math.ceil(wait)))
         self._send(429, b"", "text/plain", extra=extra)
 
@@ -187,6 +234,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if form.get("grant_type") != "refresh_token":
             self._send(400, b'{"error": "unsupported_grant_type"}', JSON_TYPE)
             return
+        rng = world.draw(form.get("refresh_token", ""), "/oauth/token")
+        if self._pause(world.faults.refresh_delay) or self._token_fault(rng, body):
+            return
         try:
             grant = world.refresh(
                 self.server.dc,
@@ -196,6 +246,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             )
         except RefreshError as exc:
             self._send(exc.status, json.dumps({"error": exc.error}).encode(), JSON_TYPE)
+            return
+        if rng.random() < world.faults.refresh_malformed:
+            self._raw(hostile.malformed_refresh(grant.refresh_token, grant.expires_in, rng))
             return
         payload = {
             "token_type": "bearer",
@@ -210,6 +263,19 @@ class SandboxHandler(BaseHTTPRequestHandler):
             JSON_TYPE,
             extra={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
+
+    def _token_fault(self, rng: Any, body: bytes) -> bool:
+        """A hostile answer from the token endpoint before any refresh; True if sent."""
+        f = self.server.world.faults
+        if rng.random() < f.refresh_429:
+            self._too_many(1.0, force_header=True)
+        elif rng.random() < f.refresh_redirect:
+            self._raw(hostile.redirect(f.redirect_to or DISCARD, self.path))
+        elif rng.random() < f.refresh_echo:
+            self._raw(hostile.echo(body.decode("utf-8", "replace")))
+        else:
+            return False
+        return True
 
     def _send(
         self, code: int, body: bytes, content_type: str, extra: dict[str, str] | None = None
@@ -246,6 +312,7 @@ def _fault_table(f: Faults) -> list[tuple[str, float]]:
         ("slow", f.slow),
         ("malformed", f.malformed),
         ("truncated", f.truncated),
+        *((name, getattr(f, name)) for name in HOSTILE_GET),
     ]
 
 

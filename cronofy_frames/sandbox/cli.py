@@ -22,7 +22,10 @@ fault NAME=VALUE, repeatable. Probabilities per request (0..1): http_429, burst_
 http_500, http_502, http_503, http_504, slow, drop, malformed, truncated, retry_after
 (share of 429s with a Retry-After header). Fractions of accounts: expired, revoked.
 Seconds: latency, jitter, slow_seconds, burst_seconds. down=uk,sg: data centers that
-answer 503 to everything."""
+answer 503 to everything. Hostile (a broken or hostile proxy): redirect (redirect_to=URL),
+nested, huge (huge_bytes=N), gzip_bomb, drip (drip_seconds), echo, bad_retry_after=TEXT;
+on the token endpoint refresh_429, refresh_redirect, refresh_echo, refresh_malformed and
+refresh_delay (seconds)."""
 
 
 def build_parser(prog: str = "cronofy-frames sandbox") -> argparse.ArgumentParser:
