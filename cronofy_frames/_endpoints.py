@@ -64,9 +64,12 @@ class UserInfo(TypedDict):
 
 
 def text(value: object) -> str | None:
-    """A string field: strings verbatim, numbers as text, anything else missing."""
+    """A string field: strings verbatim (a lone surrogate, which no file format can
+    hold, becomes ``?``), numbers as text, anything else missing."""
     if isinstance(value, str):
-        return value
+        if value.isascii():
+            return value
+        return value.encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return None

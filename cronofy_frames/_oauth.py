@@ -149,7 +149,13 @@ class Refresher:
             if answer.status != 429:
                 return _new_token(token, answer, attempt)
             if attempt > self.retries:
-                raise _failed("HTTP 429 Too Many Requests after every retry", 429, attempt)
+                raise RequestFailed(
+                    "rate_limited",
+                    f"POST {ENDPOINT}: HTTP 429 Too Many Requests",
+                    endpoint=ENDPOINT,
+                    status_code=429,
+                    attempts=attempt,
+                )
             self.throttle(token, answer.retry_after)
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -185,6 +191,14 @@ def _new_token(token: Token, answer: TokenAnswer, attempts: int) -> Token:
     """The refreshed token from a non-429 answer. A malformed answer raises
     ``refresh_failed``; if it still carries a usable refresh token, as ``KeptRefresh``
     holding the old access token with that new refresh token."""
+    if 300 <= answer.status < 400:
+        raise RequestFailed(
+            "bad_response",
+            f"POST {ENDPOINT}: HTTP {answer.status} {phrase(answer.status)} (not followed)",
+            endpoint=ENDPOINT,
+            status_code=answer.status,
+            attempts=attempts,
+        )
     if answer.status != 200:
         raise _failed(_why(answer), answer.status, attempts)
     payload = answer.payload if isinstance(answer.payload, dict) else {}

@@ -401,7 +401,8 @@ def decode(status: int, body: bytes, path: str, tries: int) -> Any:
         kind = KIND_BY_STATUS.get(status, "server_error" if status >= 500 else "bad_response")
         raise RequestFailed(
             kind,
-            f"GET {path}: HTTP {status} {phrase(status)}".rstrip(),
+            f"GET {path}: HTTP {status} {phrase(status)}".rstrip()
+            + (" (not followed)" if 300 <= status < 400 else ""),
             endpoint=path,
             status_code=status,
             attempts=tries,

@@ -8,9 +8,13 @@ Errors go to stderr, one line each.
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn, TextIO
 
 from ._ratelimit import RateLimit
 from ._runs import RunOutcome, apply_refreshed, run_to_folder
@@ -44,6 +48,26 @@ Exit status 0: all tokens loaded; 1: some failed (see errors.csv); 2: bad input;
 130: interrupted."""
 
 
+_ESCAPES = re.compile(  # CSI (ESC [ or 0x9b), OSC (ESC ] ... BEL or ST), any other ESC x
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x9b[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.?"
+)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without escape sequences, and with every other control or format
+    character (carriage return, bidi overrides, zero-width...) but newline and tab
+    shown as ``?``: data from the API never drives the terminal."""
+    text = _ESCAPES.sub("", text)
+    return "".join(
+        "?" if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" else c for c in text
+    )
+
+
+def say(*parts: object, file: TextIO | None = None) -> None:
+    """``print`` for anything that holds data: through :func:`terminal_safe`."""
+    print(terminal_safe(" ".join(str(p) for p in parts)), file=file or sys.stdout)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to a sub-command; returns the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -55,10 +79,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox.cli import main as sandbox_main
 
         return sandbox_main(rest)
-    if command in COMMANDS:
+    if command not in COMMANDS:
+        say(f"error: unknown command {command!r} (try 'cronofy-frames --help')", file=sys.stderr)
+        return 2
+    try:
         return COMMANDS[command](rest)
-    print(f"error: unknown command {command!r} (try 'cronofy-frames --help')", file=sys.stderr)
-    return 2
+    except KeyboardInterrupt:  # outside a load (which keeps its work and returns 130)
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> NoReturn:
+    """The ``cronofy-frames`` program: :func:`main`, then exit with its status. After an
+    interrupt, Ctrl-C is ignored while the process ends (worker threads finish their
+    last request, bounded by the timeout), so no traceback is ever printed."""
+    status = main()
+    if status == 130:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)
 
 
 def _load_parser() -> argparse.ArgumentParser:
@@ -133,7 +171,7 @@ def load_command(argv: Sequence[str]) -> int:
 
 def _report(outcome: RunOutcome, saved: Path) -> int:
     snap = outcome.snapshot
-    print(summary(snap))
+    say(summary(snap))
     if outcome.refreshed:
         print(
             f"{outcome.refreshed} tokens were refreshed: their new pairs are in {saved}",
@@ -150,7 +188,7 @@ def _report(outcome: RunOutcome, saved: Path) -> int:
 
 
 def _fail(exc: BaseException) -> int:
-    print(f"error: {exc}", file=sys.stderr)
+    say(f"error: {exc}", file=sys.stderr)
     return 2
 
 
@@ -195,10 +233,10 @@ def health_command(argv: Sequence[str]) -> int:
     except (ValueError, OSError) as exc:
         return _fail(exc)
     report = connection_health(snap)
-    print(report)
+    say(report)
     if audit is not None:
-        print(f"\naccounts lacking a scope ({len(audit)}):")
-        print(audit[["token_label", "account_id", "missing"]].to_string(index=False))
+        say(f"\naccounts lacking a scope ({len(audit)}):")
+        say(audit[["token_label", "account_id", "missing"]].to_string(index=False))
     return 1 if (report.tokens["status"] != "ok").any() else 0
 
 
@@ -217,11 +255,11 @@ def diff_command(argv: Sequence[str]) -> int:
         changes = diff(read_snapshot(args.old), read_snapshot(args.new))
     except (ValueError, OSError) as exc:
         return _fail(exc)
-    print(changes)
+    say(changes)
     for name in ("newly_disconnected", "tokens_died", "scope_changed"):
         frame = getattr(changes, name)
         if len(frame):
-            print(f"\n{name.replace('_', ' ')}:\n{frame.to_string(index=False)}")
+            say(f"\n{name.replace('_', ' ')}:\n{frame.to_string(index=False)}")
     return 0
 
 
@@ -248,7 +286,7 @@ def demo_command(argv: Sequence[str]) -> int:
         paths = snap.to_csv(args.out)
     except OSError as exc:
         return _fail(exc)
-    print(summary(snap), connection_health(snap), sep="\n\n")
+    say(f"{summary(snap)}\n\n{connection_health(snap)}")
     print(f"\nwrote {', '.join(str(x) for x in paths)}")
     return 0
 

@@ -273,10 +273,12 @@ def csv_rows(text: str, where: str) -> tuple[list[str] | None, Iterator[dict[str
 
 
 def _checked(reader: csv.DictReader[str], where: str) -> Iterator[dict[str, Any]]:
+    row = 1  # the header; rows are counted as a spreadsheet shows them
     try:
-        yield from reader
+        for row, record in enumerate(reader, start=2):  # noqa: B007 (row is read below)
+            yield record
     except csv.Error as exc:
-        raise ValueError(f"{where} row {reader.line_num}: not valid CSV ({exc})") from None
+        raise ValueError(f"{where} row {row + 1}: not valid CSV ({exc})") from None
 
 
 def tokens_from_csv_text(text: str, where: str = "CSV") -> list[Token]:

@@ -1,7 +1,10 @@
 """Frames to files and back: CSV, Parquet and Excel, written atomically.
 
 Every file is written beside its target and renamed into place, so a crash never
-leaves a half-written file. Read back, every column gets its dtype again. CSV keeps a
+leaves a half-written file. No text becomes a formula in a spreadsheet: in CSV, text
+that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or with ``'``)
+gets a ``'`` in front, which reading back removes; in Excel every text cell is text.
+Read back, every column gets its dtype again. CSV keeps a
 missing value apart from an empty string the way PostgreSQL's CSV does (empty strings
 quoted, missing values unquoted) when pyarrow is installed; without it both read back
 as missing. Parquet keeps everything exactly.
@@ -13,13 +16,16 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from . import schema
@@ -30,9 +36,12 @@ __all__ = [
     "PartsFolder",
     "RefreshedTokenWriter",
     "atomic_path",
+    "check_private_file",
     "ensure_folder",
     "read_csv_frame",
     "read_frames",
+    "spreadsheet_restored",
+    "spreadsheet_safe",
     "write_csv",
     "write_excel",
     "write_frames",
@@ -58,15 +67,64 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
+QUOTE = "'"  # prefixed to such text in CSV (and to text that starts with it)
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell that a spreadsheet would run as a formula prefixed
+    with ``'`` (as is text that already starts with ``'``, so that it reverses)."""
+    return _map_text(df, _escape)
+
+
+def spreadsheet_restored(df: pd.DataFrame) -> pd.DataFrame:
+    """The exact text again: the reverse of :func:`spreadsheet_safe`."""
+    return _map_text(df, _unescape)
+
+
+def _map_text(df: pd.DataFrame, how: Any) -> pd.DataFrame:
+    text = [c for c in df.columns if _is_text(df[c])]
+    return df.assign(**{c: how(df[c]) for c in text}) if text else df
+
+
+def _is_text(column: pd.Series) -> bool:
+    if isinstance(column.dtype, pd.StringDtype):
+        return True
+    return column.dtype == np.dtype(object) and pd.api.types.infer_dtype(column) == "string"
+
+
+def _escape(column: pd.Series) -> pd.Series:
+    hit = column.str.startswith((*FORMULA_STARTS, QUOTE), na=False).astype(bool)
+    return column.where(~hit, QUOTE + column) if hit.any() else column
+
+
+def _unescape(column: pd.Series) -> pd.Series:
+    hit = column.str.startswith(QUOTE, na=False).astype(bool)
+    return column.where(~hit, column.str.slice(1)) if hit.any() else column
+
+
 def write_csv(df: pd.DataFrame, path: str | Path, na_rep: str = "") -> Path:
-    """Write ``df`` as UTF-8 CSV (no index, ISO timestamps) atomically; the path written."""
+    """Write ``df`` as UTF-8 CSV (no index, ISO timestamps, spreadsheet-safe text)
+    atomically; the path written."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", na_rep=na_rep)
+        _pandas_csv(df, tmp, na_rep)
     return Path(path)
 
 
-def read_csv_frame(path: str | Path, name: str) -> pd.DataFrame:
-    """A CSV written with ``na_rep=NA`` read back with the frame's exact dtypes."""
+def _pandas_csv(df: pd.DataFrame, path: Path, na_rep: str = "") -> None:
+    """CSV through pandas, spreadsheet-safe. Lines end in CRLF (RFC 4180), so that the
+    csv module quotes a field holding a lone carriage return instead of splitting it."""
+    spreadsheet_safe(df).to_csv(
+        path,
+        index=False,
+        date_format="%Y-%m-%dT%H:%M:%S.%fZ",
+        na_rep=na_rep,
+        lineterminator="\r\n",
+    )
+
+
+def read_csv_frame(path: str | Path, name: str, na: str = NA) -> pd.DataFrame:
+    """A CSV written with ``na_rep=na`` read back with the frame's exact dtypes."""
     frame_schema = schema.SCHEMAS[name]
     text: dict[str, Any] = {
         c: schema.STRING
@@ -76,8 +134,8 @@ def read_csv_frame(path: str | Path, name: str) -> pd.DataFrame:
     typed = {
         c: str(dtype) for c, dtype in frame_schema.items() if dtype in (schema.BOOLEAN, schema.INT)
     }
-    raw = pd.read_csv(path, dtype={**text, **typed}, keep_default_na=False, na_values=[NA])
-    return schema.apply_dtypes(frame_schema, raw)
+    raw = pd.read_csv(path, dtype={**text, **typed}, keep_default_na=False, na_values=[na])
+    return schema.apply_dtypes(frame_schema, spreadsheet_restored(raw))
 
 
 class PartsFolder:
@@ -141,6 +199,7 @@ class RefreshedTokenWriter:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        check_private_file(self.path)  # before any request: a refusal must come first
         self.count = 0
         self._lock = threading.Lock()
         self._fh: IO[str] | None = None
@@ -157,8 +216,14 @@ class RefreshedTokenWriter:
 
     def _open(self) -> IO[str]:
         if self._fh is None:
-            fresh = not self.path.exists()
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(self.path, flags, 0o600)
+            try:
+                fresh = _private(os.fstat(fd), self.path) == 0
+                os.fchmod(fd, 0o600)
+            except BaseException:
+                os.close(fd)
+                raise
             self._fh = os.fdopen(fd, "a", newline="", encoding="utf-8")
             if fresh:
                 csv.writer(self._fh).writerow(
@@ -172,6 +237,32 @@ class RefreshedTokenWriter:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
+
+
+def check_private_file(path: Path) -> None:
+    """Refuse a path that is a symbolic link, not a regular file, or another user's;
+    make an existing file readable by its owner only (0600)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    _private(info, path)
+    if stat.S_IMODE(info.st_mode) != 0o600:
+        os.chmod(path, 0o600, follow_symlinks=False)
+
+
+def _private(info: os.stat_result, path: Path) -> int:
+    """The file's size, after checking that it may hold tokens; ValueError naming it."""
+    if stat.S_ISLNK(info.st_mode):
+        raise ValueError(f"{str(path)!r} is a symbolic link: tokens are never written through one")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{str(path)!r} is not a regular file: tokens cannot be written to it")
+    if info.st_uid != os.getuid():
+        raise ValueError(
+            f"{str(path)!r} belongs to another user (uid {info.st_uid}): "
+            "tokens are never written into it"
+        )
+    return info.st_size
 
 
 def _pyarrow() -> Any:
@@ -196,10 +287,10 @@ def _write_one(df: pd.DataFrame, path: Path, fmt: str) -> None:
                 raise ImportError("Parquet needs pyarrow: pip install 'cronofy-frames[parquet]'")
             df.to_parquet(tmp, index=False)
         elif pa is not None:
-            table = pa.Table.from_pandas(_for_arrow(df), preserve_index=False)
+            table = pa.Table.from_pandas(spreadsheet_safe(_for_arrow(df)), preserve_index=False)
             pa.csv.write_csv(table, tmp)
         else:
-            df.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+            _pandas_csv(df, tmp)
 
 
 def write_frames(
@@ -250,8 +341,10 @@ def _read_one(path: Path, name: str, fmt: str) -> pd.DataFrame:
         return schema.apply_dtypes(frame_schema, pd.read_parquet(path))
     pa = _pyarrow()
     if pa is None:
-        return schema.apply_dtypes(frame_schema, pd.read_csv(path, dtype=schema.STRING))
-    return schema.apply_dtypes(frame_schema, _arrow_csv(pa, path, frame_schema))
+        return read_csv_frame(path, name, na="")  # blank and missing alike
+    return schema.apply_dtypes(
+        frame_schema, spreadsheet_restored(_arrow_csv(pa, path, frame_schema))
+    )
 
 
 def _arrow_csv(pa: Any, path: Path, frame_schema: schema.Schema) -> pd.DataFrame:
@@ -278,18 +371,47 @@ def _arrow_type(pa: Any, dtype: Any) -> Any:
 
 
 def write_excel(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """One sheet per frame (times in UTC without zone, to the millisecond, as Excel keeps
-    them); needs openpyxl."""
+    """One sheet per frame, through openpyxl's write-only mode (needs the ``excel`` extra).
+
+    Every text cell is stored as text (an inline string), never as a formula, and
+    exactly: characters XML cannot hold are written as OOXML ``_xHHHH_`` escapes, which
+    Excel and LibreOffice turn back into the character. Times are UTC without a zone,
+    to the millisecond, as Excel keeps them.
+    """
     try:
-        import openpyxl  # noqa: F401
+        from openpyxl import Workbook
     except ImportError:
         raise ImportError("Excel needs openpyxl: pip install 'cronofy-frames[excel]'") from None
     target = Path(path)
     ensure_folder(target.parent)
-    with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for name, df in frames.items():
-            _naive(df).to_excel(writer, sheet_name=name, index=False)
+    book = Workbook(write_only=True)
+    for name, df in frames.items():
+        sheet = book.create_sheet(name)
+        sheet.append([str(c) for c in df.columns])
+        for row in _naive(df).astype(object).itertuples(index=False, name=None):
+            sheet.append([_excel_cell(sheet, value) for value in row])
+    with atomic_path(target) as tmp:
+        book.save(tmp)
     return target
+
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def _excel_cell(sheet: Any, value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=_XML_UNSAFE.sub(_ooxml_escape, value))
+    cell.data_type = "s"  # text, even when it starts with "="
+    return cell
+
+
+def _ooxml_escape(match: re.Match[str]) -> str:
+    return f"_x{ord(match.group(0)):04X}_"
 
 
 def _naive(df: pd.DataFrame) -> pd.DataFrame:

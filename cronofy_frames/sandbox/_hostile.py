@@ -24,12 +24,14 @@ BOMB_RATIO = 10  # the gzip bomb inflates to this many times huge_bytes
 def raw(
     code: int, reason: str, body: bytes, content_type: str, extra: dict[str, str] | None = None
 ) -> bytes:
-    """One HTTP/1.1 answer, headers taken as they are (latin-1, no checking)."""
+    """One HTTP/1.1 answer, headers taken as they are (latin-1, no checking), after which
+    the sandbox closes the connection."""
     lines = [
         f"HTTP/1.1 {code} {reason}",
         f"Date: {formatdate(usegmt=True)}",
         f"Content-Type: {content_type}",
         f"Content-Length: {len(body)}",
+        "Connection: close",
     ]
     lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + body
