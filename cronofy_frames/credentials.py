@@ -71,7 +71,9 @@ class Token:
 
     ``data_center`` may be an id (any case), an API host or a base URL; the default
     is ``"us"``. Without a ``label`` the token gets a stable fingerprint (``tok_…``).
-    The repr shows only the last four characters of each secret.
+    The repr shows only the last four characters of each secret; a pickle holds them
+    whole (treat it as the tokens file). A token with non-ASCII, white-space or control
+    characters, which cannot go into an HTTP header, is refused naming its label.
     """
 
     access_token: str = field(repr=False)

@@ -158,7 +158,8 @@ class Snapshot:
 
     ``calendars`` is filled when /v1/userinfo served the tokens. ``unfinished`` lists
     the labels of tokens an interrupted load did not finish. A snapshot read back from
-    files (:func:`read_snapshot`) has no tokens, only their labels (``roster``).
+    files (:func:`read_snapshot`) has no tokens, only their labels (``roster``). Its
+    repr shows no secret, but a pickle of it holds the tokens whole.
     """
 
     profiles: pd.DataFrame
