@@ -2,8 +2,9 @@
 
 import cronofy_frames as cf
 
-tokens = cf.tokens_from_csv("tokens.csv")
-snap = cf.load(tokens, credentials={"uk": cf.ClientCredentials("ID", "SECRET")})
+tokens = cf.tokens_from_csv("tokens.csv")   # with the newest refreshed pairs applied
+snap = cf.load(tokens, credentials={"uk": cf.ClientCredentials("ID", "SECRET")},
+               on_refresh=cf.refreshed_file("tokens.csv"))
 snap.profiles, snap.accounts, snap.errors, snap.tokens
 """
 
@@ -15,7 +16,6 @@ from .credentials import (
     Token,
     credentials_from_csv,
     credentials_from_env,
-    tokens_from_csv,
     tokens_from_env,
     tokens_from_frame,
 )
@@ -31,6 +31,12 @@ from .loader import (
     load_profiles,
     read_snapshot,
 )
+from .token_store import (
+    RefreshedTokensApplied,
+    refreshed_file,
+    tokens_from_csv,
+    tokens_to_csv,
+)
 
 __all__ = [
     "DATA_CENTERS",
@@ -43,6 +49,7 @@ __all__ = [
     "LoadOptions",
     "LoadWarning",
     "RateLimit",
+    "RefreshedTokensApplied",
     "RequestFailed",
     "Snapshot",
     "SnapshotDiff",
@@ -57,8 +64,10 @@ __all__ = [
     "load_profiles",
     "plot_connections",
     "read_snapshot",
+    "refreshed_file",
     "scope_audit",
     "tokens_from_csv",
     "tokens_from_env",
     "tokens_from_frame",
+    "tokens_to_csv",
 ]

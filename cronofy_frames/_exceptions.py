@@ -10,7 +10,14 @@ and no exception keeps a request object (whose headers hold the token).
 
 from __future__ import annotations
 
-__all__ = ["ERROR_KINDS", "CronofyFramesError", "LoadFailed", "RequestFailed"]
+__all__ = [
+    "ERROR_KINDS",
+    "PERMANENT_KINDS",
+    "TRANSIENT_KINDS",
+    "CronofyFramesError",
+    "LoadFailed",
+    "RequestFailed",
+]
 
 ERROR_KINDS: tuple[str, ...] = (
     "unauthorized",  # 401 and no refresh was possible, or still 401 after one
@@ -24,6 +31,14 @@ ERROR_KINDS: tuple[str, ...] = (
     "timeout",  # no answer within the timeout, after every retry
     "connection",  # could not connect, or the connection broke, after every retry
     "bad_response",  # an answer that is not the documented JSON (or another status)
+)
+
+
+# What a failure says about the token. Transient: the token could not be checked this
+# time and may well be fine (try again). Permanent: the token itself is refused.
+TRANSIENT_KINDS = frozenset({"rate_limited", "server_error", "timeout", "connection"})
+PERMANENT_KINDS = frozenset(
+    {"unauthorized", "refresh_failed", "forbidden", "payment_required", "locked", "not_found"}
 )
 
 

@@ -3,6 +3,8 @@
 1. **One refresh per token**, however many threads see its 401: ``TokenState.lock``.
 2. **Never retried, except after a 429**, which the server sends before doing anything:
    after any other failure a repeated exchange could spend a rotated refresh token.
+   429s are retried ``retries`` times, and for as long as the data center's limiter is
+   ``patient`` (not yet held back for a whole minute window).
 3. **Finished before the load returns**: ``Refresher.drain`` waits (bounded by the
    request timeout, and through a second Ctrl-C) for every exchange in flight.
 4. **Handed back at once**: the new pair goes to ``TokenState.token`` and ``on_refresh``
@@ -63,7 +65,7 @@ class TokenAnswer:
 
 
 Post = Callable[[Token, dict[str, str]], TokenAnswer]  # raises RequestFailed on no answer
-Throttle = Callable[[Token, float | None], None]  # waits out a 429; raises when stopped
+Throttle = Callable[[Token, float | None], bool]  # after a 429: whether to be patient
 
 
 class Refresher:
@@ -144,11 +146,14 @@ class Refresher:
             "grant_type": "refresh_token",
             "refresh_token": token.refresh_token or "",
         }
-        for attempt in range(1, self.retries + 2):
+        attempt = 0
+        while True:
+            attempt += 1
             answer = self.post(token, body)
             if answer.status != 429:
                 return _new_token(token, answer, attempt)
-            if attempt > self.retries:
+            patient = self.throttle(token, answer.retry_after)
+            if attempt > self.retries and not patient:
                 raise RequestFailed(
                     "rate_limited",
                     f"POST {ENDPOINT}: HTTP 429 Too Many Requests",
@@ -156,8 +161,6 @@ class Refresher:
                     status_code=429,
                     attempts=attempt,
                 )
-            self.throttle(token, answer.retry_after)
-        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _cannot_refresh(self, state: TokenState, path: str) -> RequestFailed | None:
         token, why = state.token, ""

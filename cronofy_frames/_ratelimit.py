@@ -4,9 +4,18 @@ Cronofy limits each application (so each data center) to 50 requests per second 
 500 per minute by default. ``RateLimiter.acquire`` hands out send slots so that no
 one-second or sixty-second window on the server can hold more than its share, however
 the network delays a request (see ``RateLimiter``). A 429 halves the per-second pace
-and holds the data center for ``Retry-After`` (or one second); from then on it wins
-back a tenth of the full pace per second, so a data center recovers gradually. Data
-centers never wait on each other.
+and holds the data center for ``Retry-After``; from then on it wins back a tenth of the
+full pace per second, so a data center recovers gradually. Data centers never wait on
+each other.
+
+The limit is the application's, not the load's: every load in the process that talks to
+the same data center with the same limit shares one limiter (``shared``), so two loads
+at once, or one right after another, stay under it together.
+
+A 429 without ``Retry-After`` may mean the minute window is full, perhaps with requests
+of another process: holds without one grow (1, 2, 4, ... 16 s) while the 429s go on, and
+``patient`` says to keep trying until the data center has been held back for a whole
+minute window (``PATIENCE``), whatever the retry budget.
 """
 
 from __future__ import annotations
@@ -17,12 +26,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_RATE_LIMIT", "Interrupted", "RateLimit", "RateLimiter", "floor_seconds"]
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "Interrupted",
+    "RateLimit",
+    "RateLimiter",
+    "floor_seconds",
+    "shared",
+]
 
 JITTER = 0.01  # seconds added to each window for clock granularity
 POLL = 0.01  # when the window is full of requests still in flight, look again this soon
 MIN_PACE = 0.125  # after repeated 429s the pace never drops below 1/8 of the limit
 RECOVERY = 0.1  # share of the full pace won back per second once a hold ends
+PATIENCE = 61.0  # seconds a data center is held back by 429s before a request gives up
+HOLD_MAX = 16.0  # the longest hold after a 429 without Retry-After
 
 
 class Interrupted(Exception):
@@ -54,10 +72,13 @@ class RateLimiter:
     """
 
     def __init__(
-        self, limit: RateLimit, stop: threading.Event, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: RateLimit,
+        stop: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
-        self._stop = stop
+        self._stop = stop or threading.Event()
         self._clock = clock
         self._lock = threading.Lock()
         self._answered: collections.deque[float] = collections.deque()
@@ -65,11 +86,15 @@ class RateLimiter:
         self._local = threading.local()
         self._low = 1.0  # the pace right after the last 429
         self._hold_until = 0.0
+        self._streak_since: float | None = None  # the first 429 of the current run of them
+        self._holds = 0
         self.waiting = 0
         self.throttled = 0
 
-    def acquire(self) -> float:
-        """Block until a request may be sent; the seconds waited. ``Interrupted`` on stop."""
+    def acquire(self, stop: threading.Event | None = None) -> float:
+        """Block until a request may be sent; the seconds waited. ``Interrupted`` when
+        ``stop`` (the load's; by default the limiter's own) is set."""
+        stop = stop or self._stop
         self.complete()
         waited = 0.0
         while True:
@@ -81,7 +106,7 @@ class RateLimiter:
                     return waited
                 self.waiting += 1
             try:
-                if self._stop.wait(delay):
+                if stop.wait(delay):
                     raise Interrupted
             finally:
                 with self._lock:
@@ -113,16 +138,47 @@ class RateLimiter:
         return min(1.0, self._low + RECOVERY * max(0.0, now - self._hold_until))
 
     def throttle(self, retry_after: float | None) -> None:
-        """A 429 arrived: halve the pace and hold the data center for a while."""
+        """A 429 arrived: halve the pace and hold the data center for ``retry_after``
+        seconds, or, without one, for longer the longer the 429s go on."""
         with self._lock:
             now = self._clock()
             self.throttled += 1
             self._low = max(MIN_PACE, self._pace(now) / 2)
-            hold = retry_after if retry_after is not None else 1.0
+            if self._streak_since is None:
+                self._streak_since, self._holds = now, 0
+            self._holds += 1
+            hold = retry_after
+            if hold is None:
+                hold = min(HOLD_MAX, 2.0 ** (self._holds - 1))
             self._hold_until = max(self._hold_until, now + hold)
+
+    def calm(self) -> None:
+        """An answer that is not a 429 arrived: the run of 429s is over."""
+        if self._streak_since is not None:
+            with self._lock:
+                self._streak_since = None
+
+    def patient(self) -> bool:
+        """Whether a 429 should be tried again whatever the retry budget: the data
+        center has not yet been held back for a whole minute window."""
+        with self._lock:
+            since = self._streak_since
+            return since is not None and self._clock() - since < PATIENCE
 
 
 DEFAULT_RATE_LIMIT = RateLimit()
+_SHARED: dict[tuple[str, RateLimit], RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(key: str, limit: RateLimit) -> RateLimiter:
+    """The process's limiter for one application (``limit``) on one data center (``key``:
+    an id, or a sandbox's base URL): every load that talks to it shares it."""
+    with _SHARED_LOCK:
+        limiter = _SHARED.get((key, limit))
+        if limiter is None:
+            limiter = _SHARED[(key, limit)] = RateLimiter(limit)
+        return limiter
 
 
 def floor_seconds(requests: int, limit: RateLimit) -> float:

@@ -10,16 +10,16 @@ Memory stays bounded: chunks are not kept once written.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 from ._fanout import Want
 from .credentials import Token
-from .export import PartsFolder, RefreshedTokenWriter, ensure_folder
+from .export import PartsFolder, ensure_folder
 from .loader import LoadOptions, Snapshot, run
+from .token_store import RefreshedTokenWriter
 
-__all__ = ["RunOutcome", "apply_refreshed", "run_to_folder"]
+__all__ = ["RunOutcome", "run_to_folder"]
 
 
 @dataclass
@@ -30,21 +30,6 @@ class RunOutcome:
     written: list[Path]
     refreshed: int
     skipped: int
-
-
-def apply_refreshed(tokens: list[Token], path: Path) -> tuple[list[Token], int]:
-    """``tokens`` with the latest pair of each label found in ``path``; and how many."""
-    if not path.exists():
-        return tokens, 0
-    with path.open(newline="", encoding="utf-8") as fh:
-        latest = {row["label"]: row for row in csv.DictReader(fh)}
-    updated = [
-        t.with_pair(latest[t.label]["access_token"], latest[t.label]["refresh_token"] or None)
-        if t.label in latest
-        else t
-        for t in tokens
-    ]
-    return updated, sum(1 for t in tokens if t.label in latest)
 
 
 def run_to_folder(

@@ -46,7 +46,7 @@ from ._http import (
     retry_after_seconds,
 )
 from ._oauth import ENDPOINT, Refresher, TokenAnswer, TokenState
-from ._ratelimit import DEFAULT_RATE_LIMIT, Interrupted, RateLimit, RateLimiter
+from ._ratelimit import DEFAULT_RATE_LIMIT, Interrupted, RateLimit, RateLimiter, shared
 from ._version import __version__
 from .credentials import ClientCredentials, Token
 
@@ -117,11 +117,17 @@ class CappedRetry(Retry):
         response = kw.get("response")
         if self.deadlines is not None:
             self.deadlines.disarm()
+        limited = response is not None and response.status == 429
         if self.limiter is not None:
             self.limiter.complete()  # this attempt has its answer (or its error)
-            if response is not None and response.status == 429:
+            if response is not None and limited:
                 self.limiter.throttle(self.get_retry_after(response))
-        return super().increment(*args, **kw)
+            elif response is not None:
+                self.limiter.calm()
+        fresh = super().increment(*args, **kw)
+        if limited and self.limiter is not None and self.limiter.patient():
+            fresh.total = self.total  # not yet a minute held back: this 429 is not counted
+        return fresh
 
     def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
         delay = None
@@ -131,7 +137,7 @@ class CappedRetry(Retry):
         if self.stop is not None and self.stop.wait(delay):
             raise Interrupted
         if self.limiter is not None:
-            self.limiter.acquire()
+            self.limiter.acquire(self.stop)
 
     def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
         return retry_after_seconds(response.headers.get("Retry-After"), self.retry_after_cap)
@@ -169,7 +175,9 @@ class Transport:
 
     ``rate_limits``: one ``RateLimit`` for every data center, a mapping from
     data-center key to ``RateLimit`` (keys missing from it get the default), or None
-    for no client-side limit. ``stop`` ends every wait early with ``Interrupted``.
+    for no client-side limit. Limiters are the process's (``_ratelimit.shared``): loads
+    against the same data center with the same limit share one. ``stop`` ends every
+    wait early with ``Interrupted``.
     """
 
     def __init__(
@@ -201,7 +209,7 @@ class Transport:
                 limit = self.rate_limits
                 if isinstance(limit, Mapping):
                     limit = limit.get(key, DEFAULT_RATE_LIMIT)
-                self._limiters[key] = None if limit is None else RateLimiter(limit, self.stop)
+                self._limiters[key] = None if limit is None else shared(key, limit)
             return self._limiters[key]
 
     def waiting(self) -> int:
@@ -288,6 +296,9 @@ class Transport:
                 allow_redirects=False,
                 stream=True,
             )
+            limiter = self.limiter(token.data_center)
+            if limiter is not None and response.status_code != 429:
+                limiter.calm()
             return response.status_code, attempts(response), self._body(response)
 
     def _post_token(self, token: Token, body: dict[str, str]) -> TokenAnswer:
@@ -333,12 +344,16 @@ class Transport:
             cut = self.deadlines.disarm()
             raise transport_failure(exc, what, tries, cut, kind) from None
 
-    def _throttle(self, token: Token, retry_after: float | None) -> None:
+    def _throttle(self, token: Token, retry_after: float | None) -> bool:
+        """After a 429 on the token endpoint: hold the data center (its next slot waits),
+        or without a limiter wait here; whether to try again whatever the retry budget."""
         limiter = self.limiter(token.data_center)
         if limiter is not None:
             limiter.throttle(retry_after)
-        elif self.stop.wait(min(retry_after or 1.0, self.config.retry_after_max)):
+            return limiter.patient()
+        if self.stop.wait(min(retry_after or 1.0, self.config.retry_after_max)):
             raise Interrupted
+        return False
 
     @contextlib.contextmanager
     def _slot(self, token: Token) -> Iterator[None]:
@@ -349,7 +364,7 @@ class Transport:
                 raise Interrupted
             yield
             return
-        limiter.acquire()
+        limiter.acquire(self.stop)
         try:
             yield
         finally:

@@ -16,13 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+import pandas as pd
+
 from ._ratelimit import RateLimit
-from ._runs import RunOutcome, apply_refreshed, run_to_folder
-from .credentials import ClientCredentials, Token, credentials_from_csv, tokens_from_csv
+from ._runs import RunOutcome, run_to_folder
+from .credentials import ClientCredentials, Token, credentials_from_csv
 from .diff import diff
 from .export import FORMATS
 from .health import connection_health, scope_audit
 from .loader import LoadOptions, Snapshot, load, read_snapshot
+from .token_store import check_private_file, read_tokens, refreshed_path
 
 USAGE = """\
 usage: cronofy-frames COMMAND [options]
@@ -44,6 +47,7 @@ work is written in chunks as it arrives: after Ctrl-C or a crash, rerun with --r
 to go on without fetching finished tokens again. Tokens refreshed on the way are
 appended, as each refresh happens, to --save-refreshed (default TOKENS.refreshed.csv,
 readable by you only); the next run uses the newest pair of each label from it.
+Failed tokens are listed after the counts (a screenful; all of them in errors.csv).
 Exit status 0: all tokens loaded; 1: some failed (see errors.csv); 2: bad input;
 130: interrupted."""
 
@@ -155,10 +159,11 @@ def _options(args: argparse.Namespace) -> LoadOptions:
 def load_command(argv: Sequence[str]) -> int:
     """``cronofy-frames load``."""
     args = _load_parser().parse_args(argv)
-    saved = Path(args.save_refreshed or f"{args.tokens}.refreshed.csv")
+    saved = Path(args.save_refreshed or refreshed_path(args.tokens))
     try:
         options = _options(args)
-        tokens, replaced = apply_refreshed(tokens_from_csv(args.tokens), saved)
+        check_private_file(saved)  # a link or another user's file: refused before anything
+        tokens, replaced = read_tokens(args.tokens, saved)
         if replaced:
             print(f"using the newest pairs of {replaced} tokens from {saved}", file=sys.stderr)
         outcome = run_to_folder(
@@ -166,12 +171,13 @@ def load_command(argv: Sequence[str]) -> int:
         )
     except (ValueError, OSError) as exc:
         return _fail(exc)
-    return _report(outcome, saved)
+    return _report(outcome, saved, args.out)
 
 
-def _report(outcome: RunOutcome, saved: Path) -> int:
+def _report(outcome: RunOutcome, saved: Path, out: str) -> int:
     snap = outcome.snapshot
     say(summary(snap))
+    say(failures(snap, Path(out) / "errors.csv"))
     if outcome.refreshed:
         print(
             f"{outcome.refreshed} tokens were refreshed: their new pairs are in {saved}",
@@ -185,6 +191,34 @@ def _report(outcome: RunOutcome, saved: Path) -> int:
         return 130
     print(f"wrote {', '.join(str(p) for p in outcome.written)}")
     return 1 if not snap.errors.empty else 0
+
+
+SCREENFUL = 20  # failed tokens listed on the terminal; the rest are in errors.csv
+REASON_WIDTH = 70
+
+
+def failures(snap: Snapshot, where: Path) -> str:
+    """The failed tokens (label, data center, kind, a short reason), a screenful at most,
+    and where all of them are; "" when none failed."""
+    errors = snap.errors.drop_duplicates("token_label")
+    if errors.empty:
+        return ""
+    shown = errors.head(SCREENFUL)
+    table = pd.DataFrame(
+        {
+            "token": shown["token_label"],
+            "data_center": shown["data_center"],
+            "kind": shown["kind"].astype(str),
+            "reason": [_short(str(m)) for m in shown["message"]],
+        }
+    ).to_string(index=False)
+    rest = len(errors) - len(shown)
+    more = f"... and {rest} more; every" if rest else "Every"
+    return f"\nfailed tokens:\n{table}\n{more} error is in {where}"
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= REASON_WIDTH else message[: REASON_WIDTH - 1] + "…"
 
 
 def _fail(exc: BaseException) -> int:
@@ -286,7 +320,8 @@ def demo_command(argv: Sequence[str]) -> int:
         paths = snap.to_csv(args.out)
     except OSError as exc:
         return _fail(exc)
-    say(f"{summary(snap)}\n\n{connection_health(snap)}")
+    say(f"{summary(snap)}\n{failures(snap, Path(args.out) / 'errors.csv')}")
+    say(f"\n{connection_health(snap)}")
     print(f"\nwrote {', '.join(str(x) for x in paths)}")
     return 0
 

@@ -29,7 +29,6 @@ __all__ = [
     "credentials_from_env",
     "normalize_credentials",
     "read_csv_file",
-    "tokens_from_csv",
     "tokens_from_csv_text",
     "tokens_from_env",
     "tokens_from_frame",
@@ -236,15 +235,6 @@ def _require_columns(columns: Iterable[object], where: str) -> None:
             f"{where} has no 'access_token' column (columns: {present}); "
             f"expected some of {list(TOKEN_COLUMNS)}"
         )
-
-
-def tokens_from_csv(path: str | Path) -> list[Token]:
-    """Read tokens from a CSV with ``access_token`` and optional label, data_center, refresh_token.
-
-    A UTF-8 byte-order mark, blank lines and extra columns are fine; rows are counted
-    as in a spreadsheet (the header is row 1).
-    """
-    return tokens_from_csv_text(read_csv_file(path), str(path))
 
 
 def read_csv_file(path: str | Path) -> str:

@@ -2,8 +2,13 @@
 
 changes = cf.diff(old, new)
 changes.newly_disconnected    # profiles connected before, disconnected now
-changes.tokens_died           # tokens that loaded before and fail now
+changes.tokens_died           # tokens that loaded before and are refused now, for good
+changes.not_checked           # tokens that loaded before and could not be asked now
 print(changes)                # a short summary
+
+"Could not ask" is never "gone": a token that failed transiently in the new snapshot
+(rate_limited, server_error, timeout, connection, bad_response, or unfinished) is
+``not_checked``, not dead, and its profiles are neither removed nor disconnected.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class SnapshotDiff:
     tokens_died: pd.DataFrame
     tokens_recovered: pd.DataFrame
     scope_changed: pd.DataFrame
+    not_checked: pd.DataFrame
 
     @property
     def empty(self) -> bool:
@@ -50,16 +56,22 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
     """Profiles newly disconnected, reconnected, added, removed; tokens that died or came
     back; accounts whose scope changed. Profiles are matched by token label and profile id."""
     before, after = _profiles(old), _profiles(new)
+    unknown = _not_checked(new)  # tokens the new snapshot could not ask
     both = before.merge(after, on=KEY, how="inner", suffixes=("_old", ""))
     was, now = _known(both["profile_connected_old"]), _known(both["profile_connected"])
     return SnapshotDiff(
         newly_disconnected=_pick(both[was.eq(True) & now.eq(False)]),
         reconnected=_pick(both[was.eq(False) & now.eq(True)]),
         added_profiles=_pick(_only_in(after, before)),
-        removed_profiles=_pick(_only_in(before, after)),
+        removed_profiles=_pick(_only_in(before[~before["token_label"].isin(unknown)], after)),
         **_token_changes(old, new),
         scope_changed=_scope_changes(old, new),
     )
+
+
+def _not_checked(snap: Snapshot) -> set[str]:
+    tokens = connection_health(snap).tokens
+    return set(tokens.loc[tokens["outcome"] == "retry", "token_label"])
 
 
 def _known(flags: pd.Series) -> pd.Series:
@@ -81,15 +93,18 @@ def _only_in(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
 
 
 def _token_changes(old: Snapshot, new: Snapshot) -> dict[str, pd.DataFrame]:
-    columns = ["token_label", "data_center", "status"]
+    columns = ["token_label", "data_center", "status", "outcome"]
     before = connection_health(old).tokens[columns]
     after = connection_health(new).tokens[columns]
     both = before.merge(after, on="token_label", suffixes=("_old", ""))
-    ok_before, ok_now = both["status_old"] == "ok", both["status"] == "ok"
+    ok_before, now = both["outcome_old"] == "ok", both["outcome"]
     keep = ["token_label", "data_center", "status_old", "status"]
     return {
-        "tokens_died": both[ok_before & ~ok_now][keep].reset_index(drop=True),
-        "tokens_recovered": both[~ok_before & ok_now][keep].reset_index(drop=True),
+        "tokens_died": both[ok_before & (now == "dead")][keep].reset_index(drop=True),
+        "tokens_recovered": both[(both["outcome_old"] != "ok") & (now == "ok")][keep].reset_index(
+            drop=True
+        ),
+        "not_checked": both[ok_before & (now == "retry")][keep].reset_index(drop=True),
     }
 
 

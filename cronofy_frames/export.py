@@ -13,30 +13,24 @@ as missing. Parquet keeps everything exactly.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import re
 import shutil
-import stat
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import schema
-from .credentials import Token
 
 __all__ = [
     "FORMATS",
     "PartsFolder",
-    "RefreshedTokenWriter",
     "atomic_path",
-    "check_private_file",
     "ensure_folder",
     "read_csv_frame",
     "read_frames",
@@ -190,81 +184,6 @@ class PartsFolder:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class RefreshedTokenWriter:
-    """Appends each refreshed token to a CSV (mode 0600) the moment it arrives.
-
-    Use as ``on_refresh``: the row is flushed and fsynced before the load goes on, so
-    a crash right after a refresh cannot lose a rotated refresh token.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        check_private_file(self.path)  # before any request: a refusal must come first
-        self.count = 0
-        self._lock = threading.Lock()
-        self._fh: IO[str] | None = None
-
-    def __call__(self, token: Token) -> None:
-        with self._lock:
-            fh = self._open()
-            csv.writer(fh).writerow(
-                [token.label, token.base_url, token.access_token, token.refresh_token or ""]
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-            self.count += 1
-
-    def _open(self) -> IO[str]:
-        if self._fh is None:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(self.path, flags, 0o600)
-            try:
-                fresh = _private(os.fstat(fd), self.path) == 0
-                os.fchmod(fd, 0o600)
-            except BaseException:
-                os.close(fd)
-                raise
-            self._fh = os.fdopen(fd, "a", newline="", encoding="utf-8")
-            if fresh:
-                csv.writer(self._fh).writerow(
-                    ["label", "data_center", "access_token", "refresh_token"]
-                )
-        return self._fh
-
-    def close(self) -> None:
-        """Close the file if it was opened."""
-        with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
-
-
-def check_private_file(path: Path) -> None:
-    """Refuse a path that is a symbolic link, not a regular file, or another user's;
-    make an existing file readable by its owner only (0600)."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return
-    _private(info, path)
-    if stat.S_IMODE(info.st_mode) != 0o600:
-        os.chmod(path, 0o600, follow_symlinks=False)
-
-
-def _private(info: os.stat_result, path: Path) -> int:
-    """The file's size, after checking that it may hold tokens; ValueError naming it."""
-    if stat.S_ISLNK(info.st_mode):
-        raise ValueError(f"{str(path)!r} is a symbolic link: tokens are never written through one")
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{str(path)!r} is not a regular file: tokens cannot be written to it")
-    if info.st_uid != os.getuid():
-        raise ValueError(
-            f"{str(path)!r} belongs to another user (uid {info.st_uid}): "
-            "tokens are never written into it"
-        )
-    return info.st_size
-
-
 def _pyarrow() -> Any:
     try:
         import pyarrow
@@ -373,6 +292,9 @@ def _arrow_type(pa: Any, dtype: Any) -> Any:
 def write_excel(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """One sheet per frame, through openpyxl's write-only mode (needs the ``excel`` extra).
 
+    A workbook is for people: it is not read back (``read_snapshot`` reads the CSV and
+    Parquet folders, which keep every dtype and value).
+
     Every text cell is stored as text (an inline string), never as a formula, and
     exactly: characters XML cannot hold are written as OOXML ``_xHHHH_`` escapes, which
     Excel and LibreOffice turn back into the character. Times are UTC without a zone,
@@ -401,8 +323,8 @@ _XML_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)
 def _excel_cell(sheet: Any, value: object) -> object:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if not isinstance(value, str):
-        return value
+    if not isinstance(value, str) or not (value.startswith("=") or _XML_UNSAFE.search(value)):
+        return value  # openpyxl stores such a string as text already
     from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(sheet, value=_XML_UNSAFE.sub(_ooxml_escape, value))

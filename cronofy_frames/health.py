@@ -1,7 +1,8 @@
 """Connection health from a Snapshot: who must relink, which tokens are dead, who lacks a scope.
 
 report = cf.connection_health(snap)
-report.tokens               # one row per token: status, profile counts, relink URLs
+report.tokens               # one row per token: status, outcome (ok, retry, dead),
+                            # profile counts, relink URLs
 report.by_data_center       # totals per data center
 report.by_provider_service  # totals per provider service
 cf.scope_audit(snap, "read_events create_event")   # accounts missing any of them
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema
+from ._exceptions import PERMANENT_KINDS
 from .loader import Snapshot
 
 __all__ = ["HealthReport", "connection_health", "plot_connections", "scope_audit"]
@@ -40,11 +42,17 @@ class HealthReport:
 
     def __str__(self) -> str:
         t = self.tokens
-        dead = t[t["status"] != "ok"]
+        retry, dead = t[t["outcome"] == "retry"], t[t["outcome"] == "dead"]
+        failed = f"{len(retry) + len(dead)} failed"
+        if len(retry) + len(dead):
+            failed += (
+                f" ({len(retry)} to retry: {_counts(retry['status'])}; "
+                f"{len(dead)} dead: {_counts(dead['status'])})"
+            )
         lines = [
-            f"{len(t)} tokens: {int((t['status'] == 'ok').sum())} ok, {len(dead)} failed "
-            f"({_counts(dead['status'])}); {int(t['disconnected'].sum())} disconnected "
-            f"profiles, {int(t['initial_sync'].sum())} in initial sync",
+            f"{len(t)} tokens: {int((t['outcome'] == 'ok').sum())} ok, {failed}; "
+            f"{int(t['disconnected'].sum())} disconnected profiles, "
+            f"{int(t['initial_sync'].sum())} in initial sync",
             "",
             "by data center:",
             self.by_data_center.to_string(index=False),
@@ -95,6 +103,16 @@ def _roster(snap: Snapshot) -> pd.DataFrame:
     return seen.drop_duplicates("token_label").reset_index(drop=True)
 
 
+def outcome(status: str) -> str:
+    """``ok``; ``dead`` for a token refused for good (unauthorized, refresh_failed,
+    forbidden, payment_required, locked, not_found); ``retry`` for one that could not be
+    checked this time (rate_limited, server_error, timeout, connection, bad_response,
+    unfinished): it may well be fine."""
+    if status == "ok":
+        return "ok"
+    return "dead" if status in PERMANENT_KINDS else "retry"
+
+
 def _status(snap: Snapshot, labels: pd.Series) -> pd.Series:
     """ "ok", the kind of the token's first error, or "unfinished"."""
     first = snap.errors.drop_duplicates("token_label")
@@ -141,6 +159,7 @@ def _token_table(snap: Snapshot) -> pd.DataFrame:
             "status": _status(snap, labels),
         }
     )
+    table.insert(5, "outcome", table["status"].map(outcome).astype(schema.STRING))
     for column in COUNTS:
         table[column] = labels.map(counts[column]).fillna(0).astype("Int64")
     table["providers"] = labels.map(services.agg(_joined)).astype(schema.STRING)
@@ -155,10 +174,14 @@ def _joined(values: Iterable[Any]) -> str:
 def _by_data_center(tokens: pd.DataFrame) -> pd.DataFrame:
     grouped = tokens.assign(
         tokens=1,
-        ok=(tokens["status"] == "ok").astype(int),
-        failed=(tokens["status"] != "ok").astype(int),
+        ok=(tokens["outcome"] == "ok").astype(int),
+        failed=(tokens["outcome"] != "ok").astype(int),
+        retry=(tokens["outcome"] == "retry").astype(int),
+        dead=(tokens["outcome"] == "dead").astype(int),
     )
-    table = grouped.groupby("data_center")[["tokens", "ok", "failed", *COUNTS]].sum()
+    table = grouped.groupby("data_center")[
+        ["tokens", "ok", "failed", "retry", "dead", *COUNTS]
+    ].sum()
     return _with_share(table.reset_index())
 
 

@@ -34,10 +34,10 @@ from .credentials import (
     Token,
     check_unique,
     normalize_credentials,
-    tokens_from_csv,
     tokens_from_frame,
 )
 from .data_centers import resolve
+from .token_store import RefreshedTokenWriter, refreshed_file, tokens_from_csv
 
 __all__ = [
     "LoadOptions",
@@ -316,11 +316,12 @@ def run(
     however many tokens there are) and the snapshot's frames are empty.
     """
     token_list = _as_tokens(tokens)
+    store = refreshed_file(tokens) if isinstance(tokens, str | Path) else None
     stop = threading.Event()
     transport = Transport(
         options.transport_config(),
         normalize_credentials(options.credentials),
-        options.on_refresh,
+        _both(store, options.on_refresh),
         options.limits(),
         stop,
     )
@@ -333,6 +334,8 @@ def run(
     finally:
         transport.refresher.drain(options.timeout + DRAIN_MARGIN)  # before tokens are read
         transport.close()
+        if store is not None:
+            store.close()
     frames = collector.frames({t.label: n for n, t in enumerate(token_list)})
     unfinished = [s.token.label for s in states if id(s) not in fan.finished]
     return Snapshot(
@@ -343,6 +346,21 @@ def run(
         frames["calendars"],
         unfinished,
     )
+
+
+def _both(
+    store: RefreshedTokenWriter | None, callback: Callable[[Token], object] | None
+) -> Callable[[Token], object] | None:
+    """The token store first (a rotated pair is on disk before anything else), then the
+    caller's ``on_refresh``."""
+    if store is None or callback is None:
+        return store or callback
+
+    def both(token: Token) -> None:
+        store(token)
+        callback(token)
+
+    return both
 
 
 def _now_iso() -> str:
@@ -422,7 +440,8 @@ def _warn(snap: Snapshot, where: str) -> None:
 def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
     """Load profiles, accounts (and calendars, where userinfo serves) for every token.
 
-    ``tokens``: Tokens, a DataFrame or a CSV path (see ``tokens_from_csv``). Options
+    ``tokens``: Tokens, a DataFrame or a CSV path (see ``tokens_from_csv``; with a path,
+    refreshed pairs are also appended to the file beside it, ``{path}.refreshed.csv``). Options
     (keyword-only, see ``LoadOptions``): credentials (per data center), timeout
     (seconds per request), max_workers (per data center), retries (per GET), progress,
     errors ("warn", "raise" or "ignore"), on_refresh (called at once with each refreshed

@@ -26,6 +26,7 @@ from .credentials import Token, check_unique, tokens_from_csv_text, tokens_from_
 from .data_centers import DATA_CENTERS, resolve
 from .health import connection_health
 from .loader import Snapshot, load
+from .token_store import apply_refreshed, refreshed_path
 
 __all__ = ["DataCenterPicker", "LoadPanel", "TokenPicker"]
 
@@ -141,12 +142,15 @@ class TokenPicker:
         except UnicodeDecodeError as exc:
             _message(self.message, f"Not added: {item['name']} is not UTF-8 (byte {exc.start})")
             return
+        beside = refreshed_path(Path(str(item["name"])).name)  # in the notebook's folder
         try:
-            tokens = tokens_from_csv_text(text, item["name"])
+            tokens, applied = apply_refreshed(tokens_from_csv_text(text, item["name"]), beside)
         except ValueError as exc:  # it names the file and the row
             _message(self.message, f"Not added: {exc}")
             return
-        self.add_tokens(tokens)
+        if self.add_tokens(tokens) and applied:
+            note = f"{len(tokens)} added, with the newest pairs of {applied} from {beside}"
+            _message(self.message, f"{note}; {len(self.tokens)} in all.", ok=True)
 
     def _add_from_env(self) -> None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ import pytest
 import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
-from tests.conftest import tokens_of
+from tests.conftest import cli, tokens_of
 
 TOKENS = 2400
 RETRIES = 4
@@ -218,3 +219,64 @@ def test_two_loads_at_once_do_not_mix() -> None:
         seen = set(snap.accounts["token_label"]) | set(snap.errors["token_label"])
         assert seen == own
         assert {t.label for t in snap.tokens} == own
+
+
+def us_tokens(sb: sandbox.Sandbox) -> list[cf.Token]:
+    """The sandbox's tokens on ``us``, where one application's limits bind."""
+    return [t for t in tokens_of(sb) if sb.world.account(index(t.label)).data_center == "us"]
+
+
+def server_429s(sb: sandbox.Sandbox) -> int:
+    return sum(n for (_, path), n in sb.world.requests.items() if path == "429")
+
+
+def test_two_loads_back_to_back_share_the_applications_limit() -> None:
+    """600 requests on one data center within a minute, under Cronofy's default 50/s and
+    500/min on both sides: the second load waits for the minute window to drain."""
+    with sandbox.serve(accounts=1300, seed=78) as sb:
+        us = us_tokens(sb)[:600]
+        first = cf.load(us[:300], progress=False, errors="ignore")
+        second = cf.load(us[300:], progress=False, errors="ignore")
+        refused = server_429s(sb)
+    assert first.errors.empty
+    assert second.errors.empty
+    assert refused == 0  # the shared limiter kept both loads under the limit together
+
+
+def test_two_loads_at_once_share_the_applications_limit() -> None:
+    with sandbox.serve(accounts=1300, seed=79) as sb:
+        us = us_tokens(sb)[:600]
+        results: list[cf.Snapshot] = []
+        runs = [
+            threading.Thread(
+                target=lambda part=part: results.append(
+                    cf.load(part, progress=False, errors="ignore")
+                )
+            )
+            for part in (us[:300], us[300:])
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(timeout=LIVENESS_SECONDS)
+        refused = server_429s(sb)
+    assert len(results) == 2
+    assert all(snap.errors.empty for snap in results)
+    assert refused == 0
+
+
+def test_a_second_process_right_after_the_first_is_patient_with_429s(tmp_path: Path) -> None:
+    """A fresh process cannot know the window is full: the 429s it meets hold the data
+    center until the minute window has drained, and no token is given up."""
+    with sandbox.serve(accounts=1300, seed=80) as sb:
+        us = us_tokens(sb)[:600]
+        for name, part in (("first.csv", us[:300]), ("second.csv", us[300:])):
+            cf.tokens_to_csv(part, tmp_path / name)
+        runs = [
+            cli("load", str(tmp_path / name), "--out", str(tmp_path / name[:-4]), "--no-progress")
+            for name in ("first.csv", "second.csv")
+        ]
+        refused = server_429s(sb)
+    assert [run.returncode for run in runs] == [0, 0], runs[1].stdout + runs[1].stderr
+    assert refused > 0  # the second process did meet the full window
+    assert "rate_limited" not in runs[1].stdout
