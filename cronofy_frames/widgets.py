@@ -26,7 +26,13 @@ from .credentials import Token, check_unique, tokens_from_csv_text, tokens_from_
 from .data_centers import DATA_CENTERS, resolve
 from .health import connection_health
 from .loader import Snapshot, load
-from .token_store import apply_refreshed, refreshed_path
+from .token_store import (
+    RefreshedTokenWriter,
+    apply_refreshed,
+    read_tokens,
+    refreshed_file,
+    refreshed_path,
+)
 
 __all__ = ["DataCenterPicker", "LoadPanel", "TokenPicker"]
 
@@ -83,12 +89,16 @@ class DataCenterPicker:
 class TokenPicker:
     """Add tokens by hand, from an uploaded CSV or from environment variables.
 
-    ``tokens`` is the list to load. Bad input shows a message in the widget.
+    ``tokens`` is the list to load. Bad input shows a message in the widget. Tokens read
+    from a CSV (uploaded, or by its path on the notebook server) get the newest pairs of
+    the refreshed-pairs file beside it applied, and ``sources`` remembers that CSV for
+    each label, so that a ``LoadPanel`` appends their refreshed pairs there.
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ
         self.tokens: list[Token] = []
+        self.sources: dict[str, Path] = {}  # label -> the tokens CSV it came from
         self.access = w.Password(
             description="Access token", placeholder="paste it here", style=LABELS
         )
@@ -98,10 +108,15 @@ class TokenPicker:
         self.add_button = w.Button(description="Add", button_style="primary", icon="plus")
         self.upload = w.FileUpload(accept=".csv", description="CSV")
         self.env_button = w.Button(description="From environment", icon="download")
+        self.path = w.Text(
+            description="CSV path", placeholder="tokens.csv on the notebook server", style=LABELS
+        )
+        self.path_button = w.Button(description="Read file", icon="folder-open")
         self.message = w.HTML()
         self.listing = w.VBox(layout=w.Layout(max_height="240px", overflow="auto"))
         self.add_button.on_click(lambda _: self._add_typed())
         self.env_button.on_click(lambda _: self._add_from_env())
+        self.path_button.on_click(lambda _: self._add_from_path())
         self.upload.observe(lambda _: self._add_uploaded(), names="value")
         entry = w.VBox(
             [
@@ -110,6 +125,7 @@ class TokenPicker:
                 self.label,
                 self.data_center.widget,
                 w.HBox([self.add_button, self.upload, self.env_button]),
+                w.HBox([self.path, self.path_button]),
             ]
         )
         self.widget = w.VBox([entry, self.message, self.listing])
@@ -142,15 +158,34 @@ class TokenPicker:
         except UnicodeDecodeError as exc:
             _message(self.message, f"Not added: {item['name']} is not UTF-8 (byte {exc.start})")
             return
-        beside = refreshed_path(Path(str(item["name"])).name)  # in the notebook's folder
+        source = Path(Path(str(item["name"])).name)  # taken to sit in the notebook's folder
         try:
-            tokens, applied = apply_refreshed(tokens_from_csv_text(text, item["name"]), beside)
+            tokens, applied = apply_refreshed(
+                tokens_from_csv_text(text, item["name"]), refreshed_path(source)
+            )
         except ValueError as exc:  # it names the file and the row
             _message(self.message, f"Not added: {exc}")
             return
-        if self.add_tokens(tokens) and applied:
-            note = f"{len(tokens)} added, with the newest pairs of {applied} from {beside}"
-            _message(self.message, f"{note}; {len(self.tokens)} in all.", ok=True)
+        self._add_from_csv(tokens, applied, source)
+
+    def _add_from_path(self) -> None:
+        source = Path(self.path.value.strip())
+        try:
+            tokens, applied = read_tokens(source)
+        except ValueError as exc:  # it names the file (and the row)
+            _message(self.message, f"Not added: {exc}")
+            return
+        self._add_from_csv(tokens, applied, source)
+
+    def _add_from_csv(self, tokens: list[Token], applied: int, source: Path) -> None:
+        if not self.add_tokens(tokens):
+            return
+        self.sources.update(dict.fromkeys((t.label for t in tokens), source))
+        if applied:
+            note = f"with the newest pairs of {applied} from {refreshed_path(source)}"
+            _message(
+                self.message, f"{len(tokens)} added, {note}; {len(self.tokens)} in all.", ok=True
+            )
 
     def _add_from_env(self) -> None:
         try:
@@ -242,23 +277,43 @@ class LoadPanel:
             return None
         self.load_button.disabled = True
         _message(self.message, "")
+        stores: dict[Path, RefreshedTokenWriter] = {}
         try:
+            labels = {t.label for t in self.picker.tokens}
+            for source in {src for lbl, src in self.picker.sources.items() if lbl in labels}:
+                stores[source] = refreshed_file(source)  # checked before any request
             with self.progress:
                 self.progress.clear_output()
                 snap = load(
                     self.picker.tokens,
                     credentials=self.credentials,
                     errors="ignore",
-                    **self.options,
+                    **{**self.options, "on_refresh": self._keeper(stores)},
                 )
         except ValueError as exc:
             _message(self.message, str(exc))
             return None
         finally:
             self.load_button.disabled = False
+            for store in stores.values():
+                store.close()
         self.picker.tokens = snap.tokens  # refreshed pairs, so the next load uses them
         self._show(snap)
         return snap
+
+    def _keeper(self, stores: dict[Path, RefreshedTokenWriter]) -> Callable[[Token], None]:
+        """``on_refresh`` for a load: each new pair goes to the refreshed-pairs file of
+        the CSV its token came from (if any), then to the caller's ``on_refresh``."""
+        sources, callback = self.picker.sources, self.options.get("on_refresh")
+
+        def keep(token: Token) -> None:
+            source = sources.get(token.label)
+            if source in stores:
+                stores[source](token)
+            if callback is not None:
+                callback(token)
+
+        return keep
 
     def _show(self, snap: Snapshot) -> None:
         self.snapshot = snap

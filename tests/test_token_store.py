@@ -13,7 +13,7 @@ import pytest
 import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
-from cronofy_frames.widgets import TokenPicker
+from cronofy_frames.widgets import LoadPanel, TokenPicker
 from tests.conftest import cli, tokens_of
 from tests.test_widgets import upload
 
@@ -179,3 +179,36 @@ def test_the_cli_lists_the_failed_tokens(tmp_path: Path) -> None:
     assert str(tmp_path / "out" / "errors.csv") in listing
     rows = pd.read_csv(tmp_path / "out" / "errors.csv")
     assert set(rows["token_label"]) == set(dead)
+
+
+def test_the_notebook_path_field_and_panel_keep_the_token_store(tmp_path: Path) -> None:
+    with sandbox.serve(accounts=20, seed=16, rate_limit=None, faults=FAULTS) as sb:
+        sb.write_tokens_csv(tmp_path / "tokens.csv")
+        picker = TokenPicker()
+        picker.path.value = str(tmp_path / "tokens.csv")
+        picker.path_button.click()
+        original = list(picker.tokens)
+        snap = LoadPanel(picker, credentials=sb.credentials_by_url, progress=False).run()
+        assert snap is not None
+        rotated = sum(
+            a.access_token != b.access_token for a, b in zip(original, snap.tokens, strict=True)
+        )
+        kept = (tmp_path / "tokens.csv.refreshed.csv").read_text().splitlines()
+        later = TokenPicker()  # a new kernel, the same CSV
+        later.path.value = str(tmp_path / "tokens.csv")
+        later.path_button.click()
+        again = LoadPanel(later, credentials=sb.credentials_by_url, progress=False).run()
+    assert rotated > 3
+    assert len(kept) - 1 == rotated
+    assert f"newest pairs of {rotated}" in later.message.value
+    assert again is not None
+    assert again.errors.empty
+
+
+def test_a_missing_path_is_one_message() -> None:
+    picker = TokenPicker()
+    picker.path.value = "/nowhere/tokens.csv"
+    picker.path_button.click()
+    assert "Not added" in picker.message.value
+    assert "/nowhere/tokens.csv" in picker.message.value
+    assert picker.tokens == []
