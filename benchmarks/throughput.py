@@ -5,14 +5,16 @@ enforces Cronofy's documented limits (50 requests/s and 500/min per data center)
 50 ms of latency. Printed side by side: wall time, tokens completed and lost, 429s
 received, requests per token, and wall time over the floor: the least time the rate
 limits allow for the minimal number of requests (one per token), plus one latency.
-A second table: client CPU per request with no latency and no limit.
+A second table: client CPU per token with no latency and no limit, beside a minimal
+urllib3 keep-alive loop and a plain requests.Session loop over the same tokens.
 
-    python benchmarks/throughput.py [--tokens 600] [--latency 0.05]
+    python -m benchmarks.throughput [--tokens 600] [--latency 0.05] [--cpu-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 import pycronofy
+import requests
+import urllib3
 
 import cronofy_frames as cf
 from benchmarks._common import SandboxProcess, start_sandbox, table
@@ -172,23 +176,54 @@ def throughput(tokens: int, latency: float, only_frames: bool) -> None:
     )
 
 
-def cpu_per_request(tokens: int) -> None:
-    clients = [
-        ("pycronofy loop", lambda s: pycronofy_loop),
+def urllib3_loop(rows: list[Row]) -> tuple[int, int]:
+    """The least a client can do: one keep-alive pool, GET /v1/userinfo, json.loads."""
+    pool = urllib3.PoolManager(maxsize=1)
+    done = 0
+    for row in rows:
+        answer = pool.request(
+            "GET",
+            row["data_center"] + "/v1/userinfo",
+            headers={"Authorization": f"Bearer {row['access_token']}"},
+        )
+        done += answer.status == 200 and "sub" in json.loads(answer.data)
+    return done, len(rows) - done
+
+
+def requests_loop(rows: list[Row]) -> tuple[int, int]:
+    """What a requests user writes: one Session, GET /v1/userinfo, .json()."""
+    session = requests.Session()
+    done = 0
+    for row in rows:
+        answer = session.get(
+            row["data_center"] + "/v1/userinfo",
+            headers={"Authorization": f"Bearer {row['access_token']}"},
+            timeout=30,
+        )
+        done += answer.status_code == 200 and "sub" in answer.json()
+    return done, len(rows) - done
+
+
+def cpu_per_token(tokens: int) -> None:
+    """Client CPU per token with no latency and no limit, beside the minimal loops."""
+    clients: list[tuple[str, Client]] = [
+        ("urllib3 keep-alive loop", lambda s: urllib3_loop),
+        ("requests.Session loop", lambda s: requests_loop),
+        ("pycronofy loop (2 requests)", lambda s: pycronofy_loop),
         ("cronofy_frames", lambda s: frames_client(s, limited=False)),
     ]
     runs = [measure(name, tokens, ["--no-rate-limit"], client) for name, client in clients]
-    print(f"\nclient CPU per request, {tokens} tokens, no latency, no rate limit")
-    base = runs[0].cpu / runs[0].requests
+    print(f"\nclient CPU per token, {tokens} tokens, no latency, no rate limit")
+    base = runs[0].cpu / tokens
     print(
         table(
-            ["client", "requests", "CPU ms/request", "vs pycronofy"],
+            ["client", "requests", "CPU ms/token", "vs urllib3 loop"],
             [
                 [
                     o.name,
                     o.requests,
-                    f"{o.cpu / o.requests * 1000:.2f}",
-                    f"{(o.cpu / o.requests) / base:.2f}x",
+                    f"{o.cpu / tokens * 1000:.3f}",
+                    f"{(o.cpu / tokens) / base:.2f}x",
                 ]
                 for o in runs
             ],
@@ -200,15 +235,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=600)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--cpu-tokens", type=int, default=3000, help="tokens for the CPU table")
+    parser.add_argument("--cpu-only", action="store_true", help="only the CPU table")
     parser.add_argument(
         "--only-frames",
         action="store_true",
         help="run cronofy_frames alone (for runs the pycronofy loop would take ages on)",
     )
     args = parser.parse_args()
+    if args.cpu_only:
+        cpu_per_token(args.cpu_tokens)
+        return
     throughput(args.tokens, args.latency, args.only_frames)
     if not args.only_frames:
-        cpu_per_request(min(args.tokens, 300))
+        cpu_per_token(args.cpu_tokens)
 
 
 if __name__ == "__main__":

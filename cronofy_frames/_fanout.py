@@ -1,17 +1,19 @@
 """Running one token's requests, and fanning out over many tokens by data center.
 
-Each data center is a lane with at most ``max_workers`` tokens in flight, so a data
-center that waits on its rate limit, or fails, never holds up another. Results stream
+Each data center is a lane with its own ``max_workers`` threads, so a data center that
+waits on its rate limit, or fails, never holds up another, and each thread keeps one
+connection to one data center. Results stream
 back in the order they finish; ``KeyboardInterrupt`` stops the run within a couple of
 seconds and leaves the unfinished tokens listed.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -171,6 +173,7 @@ class Progress:
         )
         self.ok = self.failed = 0
         self._waiting = waiting
+        self._shown = 0.0
 
     def finished(self, result: Result) -> None:
         """Count one finished token."""
@@ -181,17 +184,29 @@ class Progress:
         self.bar.update(1)
 
     def refresh(self) -> None:
-        """Show the current counts."""
-        self.bar.set_postfix(ok=self.ok, failed=self.failed, waiting=self._waiting(), refresh=True)
+        """Show the current counts, at most every ``POLL_SECONDS`` (each redraw is a
+        widget update in a notebook)."""
+        now = time.monotonic()
+        if now - self._shown >= POLL_SECONDS:
+            self._shown = now
+            self.bar.set_postfix(
+                ok=self.ok, failed=self.failed, waiting=self._waiting(), refresh=True
+            )
 
     def close(self) -> None:
         """Final counts, then close the bar."""
+        self._shown = 0.0
         self.refresh()
         self.bar.close()
 
 
 class FanOut:
-    """Runs ``runner`` over ``states``, lane by data center; iterate to get results."""
+    """Runs ``runner`` over ``states``, lane by data center; iterate to get results.
+
+    Each lane has ``max_workers`` threads that take its tokens one by one and put each
+    result on one queue; the iterating thread only takes results off it (O(1) each, no
+    futures, no scheduling), so it stays free for the progress bar and Ctrl-C.
+    """
 
     def __init__(
         self,
@@ -210,50 +225,63 @@ class FanOut:
             self.lanes.setdefault(state.token.data_center, deque()).append(state)
         self.finished: set[int] = set()
         self.interrupted = False
+        self._results: queue.SimpleQueue[Result | None] = (
+            queue.SimpleQueue()
+        )  # None: a worker ended
+        self._alive = 0
 
     def __iter__(self) -> Generator[Result, None, None]:
-        workers = self.max_workers * max(1, len(self.lanes))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cronofy")
-        running: dict[Future[Result], str] = {}
+        workers = [
+            threading.Thread(target=self._work, args=(lane,), name=f"cronofy-{n}-{i}")
+            for n, lane in enumerate(self.lanes)
+            for i in range(min(self.max_workers, len(self.lanes[lane])))
+        ]
+        self._alive = len(workers)
+        for worker in workers:
+            worker.start()
         try:
-            for lane in self.lanes:
-                for _ in range(self.max_workers):
-                    self._submit(pool, lane, running)
-            yield from self._drain(pool, running)
+            yield from self._drain(None)
         except KeyboardInterrupt:
             self.interrupted = True
             self.stop.set()
-            yield from self._harvest(running)
+            yield from self._drain(time.monotonic() + GRACE_SECONDS)
         finally:
             self.stop.set()
-            pool.shutdown(wait=False, cancel_futures=True)
             self.progress.close()
 
-    def _submit(
-        self, pool: ThreadPoolExecutor, lane: str, running: dict[Future[Result], str]
-    ) -> None:
-        if self.lanes[lane]:
-            running[pool.submit(self.runner, self.lanes[lane].popleft())] = lane
+    def _work(self, lane: str) -> None:
+        """One worker of a lane: its tokens one by one until none is left or the stop."""
+        tokens = self.lanes[lane]
+        try:
+            while not self.stop.is_set():
+                try:
+                    state = tokens.popleft()
+                except IndexError:
+                    return
+                self._results.put(self.runner(state))
+        except Interrupted:
+            return  # stopped while waiting: the token stays unfinished
+        finally:
+            self._results.put(None)
 
-    def _drain(
-        self, pool: ThreadPoolExecutor, running: dict[Future[Result], str]
-    ) -> Iterator[Result]:
-        while running:
-            done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+    def _drain(self, deadline: float | None) -> Iterator[Result]:
+        """Results as they arrive, until every worker ended (or, after a stop, the grace
+        period is over: no new work starts then)."""
+        while self._alive:
             self.progress.refresh()
-            for future in done:
-                lane = running.pop(future)
-                self._submit(pool, lane, running)
-                yield self._finish(future.result())
+            wait = POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            if wait <= 0:
+                return
+            try:
+                result = self._results.get(timeout=min(wait, POLL_SECONDS))
+            except queue.Empty:
+                continue
+            if result is None:
+                self._alive -= 1
+            else:
+                yield self._finish(result)
 
     def _finish(self, result: Result) -> Result:
         self.finished.add(id(result.state))
         self.progress.finished(result)
         return result
-
-    def _harvest(self, running: dict[Future[Result], str]) -> Iterator[Result]:
-        """After a stop: the results that finish within the grace period; no new work."""
-        done, _ = wait(running, timeout=GRACE_SECONDS)
-        for future in done:
-            if not future.cancelled() and not isinstance(future.exception(), Interrupted):
-                yield self._finish(future.result())

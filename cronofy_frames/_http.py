@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # 10 MiB of decoded body per answer
-CHUNK_BYTES = 64 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -49,14 +48,12 @@ def read_body(response: requests.Response, cap: int) -> bytes:
     if declared.isdigit() and int(declared) > cap:  # declared too large: refused unread
         response.close()
         raise BodyTooLarge(cap)
-    body = bytearray()
-    for chunk in response.iter_content(CHUNK_BYTES):
-        body += chunk
-        if len(body) > cap:
-            response.raw.close()
-            raise BodyTooLarge(cap)
-    response.close()  # the whole body was read: the connection goes back to the pool
-    return bytes(body)
+    body = response.raw.read(cap + 1, decode_content=True)  # decoded, never past cap + 1
+    if len(body) > cap:
+        response.raw.close()
+        raise BodyTooLarge(cap)
+    response.raw.release_conn()  # the whole body was read: the connection is reused
+    return body
 
 
 def decode_json(body: bytes) -> Any:
