@@ -31,6 +31,7 @@ from .loader import (
     load_profiles,
     read_snapshot,
 )
+from .runs import RunOutcome, load_to_folder
 from .token_store import (
     RefreshedTokensApplied,
     refreshed_file,
@@ -51,6 +52,7 @@ __all__ = [
     "RateLimit",
     "RefreshedTokensApplied",
     "RequestFailed",
+    "RunOutcome",
     "Snapshot",
     "SnapshotDiff",
     "Token",
@@ -62,6 +64,7 @@ __all__ = [
     "load",
     "load_accounts",
     "load_profiles",
+    "load_to_folder",
     "plot_connections",
     "read_snapshot",
     "refreshed_file",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+import pandas as pd
+
 from ._exceptions import RequestFailed
 from ._oauth import TokenState
 from ._transport import Transport
@@ -53,6 +55,40 @@ class CalendarRow(TypedDict):
     permission_level: str | None
     calendar_integrated_conferencing_available: bool | None
     calendar_attachments_available: bool | None
+
+
+class Stamp(TypedDict):
+    """What every row of a frame says about where it came from."""
+
+    token_label: str
+    data_center: str
+    fetched_at: pd.Timestamp
+
+
+class ProfileRecord(ProfileRow, Stamp):
+    """A row of the profiles frame."""
+
+    account_id: str | None
+
+
+class AccountRecord(AccountRow, Stamp):
+    """A row of the accounts frame."""
+
+
+class CalendarRecord(CalendarRow, Stamp):
+    """A row of the calendars frame."""
+
+    account_id: str | None
+
+
+class ErrorRecord(Stamp):
+    """A row of the errors frame."""
+
+    endpoint: str
+    kind: str
+    status_code: int | None
+    message: str
+    attempts: int
 
 
 class UserInfo(TypedDict):

@@ -15,11 +15,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
-from ._endpoints import fetch_account, fetch_profiles, fetch_userinfo
+from ._endpoints import (
+    AccountRecord,
+    CalendarRecord,
+    ErrorRecord,
+    ProfileRecord,
+    Stamp,
+    fetch_account,
+    fetch_profiles,
+    fetch_userinfo,
+)
 from ._exceptions import RequestFailed
 from ._oauth import TokenState
 from ._ratelimit import Interrupted
@@ -47,18 +56,26 @@ class Want:
 
 
 @dataclass
+class Rows:
+    """One token's rows, typed until they become frames (``schema.FRAMES`` by name)."""
+
+    profiles: list[ProfileRecord] = field(default_factory=list)
+    accounts: list[AccountRecord] = field(default_factory=list)
+    calendars: list[CalendarRecord] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+
+
+@dataclass
 class Result:
-    """What one token produced: rows per frame, or nothing if it never ran."""
+    """What one token produced: its rows per frame."""
 
     state: TokenState
-    rows: dict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: {"profiles": [], "accounts": [], "calendars": [], "errors": []}
-    )
+    rows: Rows = field(default_factory=Rows)
 
     @property
     def failed(self) -> bool:
         """Whether any request of this token failed."""
-        return bool(self.rows["errors"])
+        return bool(self.rows.errors)
 
 
 def _now() -> pd.Timestamp:
@@ -105,15 +122,15 @@ class TokenRunner:
 
     def _userinfo(self, result: Result) -> None:
         info = fetch_userinfo(self.transport, result.state)
-        base = {
-            **_base(result.state),
-            "account_id": info["account"]["account_id"],
-            "fetched_at": _now(),
-        }
+        stamp, account_id = _stamp(result.state), info["account"]["account_id"]
         if self.want.accounts:
-            result.rows["accounts"].append({**base, **info["account"]})
-        result.rows["profiles"] += [{**base, **p} for p in info["profiles"]]
-        result.rows["calendars"] += [{**base, **c} for c in info["calendars"]]
+            result.rows.accounts.append(AccountRecord(**stamp, **info["account"]))
+        result.rows.profiles += [
+            ProfileRecord(**stamp, **p, account_id=account_id) for p in info["profiles"]
+        ]
+        result.rows.calendars += [
+            CalendarRecord(**stamp, **c, account_id=account_id) for c in info["calendars"]
+        ]
 
     def _documented(self, result: Result) -> None:
         state, account_id = result.state, None
@@ -122,38 +139,37 @@ class TokenRunner:
                 account = fetch_account(self.transport, state)
                 account_id = account["account_id"]
                 if self.want.accounts:
-                    result.rows["accounts"].append(
-                        {**_base(state), **account, "fetched_at": _now()}
-                    )
+                    result.rows.accounts.append(AccountRecord(**_stamp(state), **account))
         except RequestFailed as failure:
             _error(result, failure)
             if failure.kind in FATAL_KINDS:
                 return
         if self.want.profiles:
             try:
-                stamp = {**_base(state), "account_id": account_id, "fetched_at": _now()}
-                result.rows["profiles"] += [
-                    {**stamp, **p} for p in fetch_profiles(self.transport, state)
+                stamp = _stamp(state)
+                result.rows.profiles += [
+                    ProfileRecord(**stamp, **p, account_id=account_id)
+                    for p in fetch_profiles(self.transport, state)
                 ]
             except RequestFailed as failure:
                 _error(result, failure)
 
 
-def _base(state: TokenState) -> dict[str, Any]:
-    return {"token_label": state.token.label, "data_center": state.token.data_center}
+def _stamp(state: TokenState) -> Stamp:
+    token = state.token
+    return Stamp(token_label=token.label, data_center=token.data_center, fetched_at=_now())
 
 
 def _error(result: Result, failure: RequestFailed) -> None:
-    result.rows["errors"].append(
-        {
-            **_base(result.state),
-            "endpoint": failure.endpoint,
-            "kind": failure.kind,
-            "status_code": failure.status_code,
-            "message": failure.message,
-            "attempts": failure.attempts,
-            "fetched_at": _now(),
-        }
+    result.rows.errors.append(
+        ErrorRecord(
+            **_stamp(result.state),
+            endpoint=failure.endpoint,
+            kind=failure.kind,
+            status_code=failure.status_code,
+            message=failure.message,
+            attempts=failure.attempts,
+        )
     )
 
 

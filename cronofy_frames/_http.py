@@ -22,15 +22,12 @@ from typing import Any
 import requests
 
 __all__ = [
-    "DEFAULT_MAX_RESPONSE_BYTES",
     "BodyTooLarge",
     "decode_json",
     "phrase",
     "read_body",
     "retry_after_seconds",
 ]
-
-DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # 10 MiB of decoded body per answer
 
 
 class BodyTooLarge(Exception):

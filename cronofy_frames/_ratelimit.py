@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import _config
+
 __all__ = [
     "DEFAULT_RATE_LIMIT",
     "Interrupted",
@@ -51,8 +53,8 @@ class Interrupted(Exception):
 class RateLimit:
     """An application's request budget on one data center (Cronofy's documented default)."""
 
-    per_second: int = 50
-    per_minute: int = 500
+    per_second: int = _config.PER_SECOND
+    per_minute: int = _config.PER_MINUTE
 
     def __post_init__(self) -> None:
         for name in ("per_second", "per_minute"):

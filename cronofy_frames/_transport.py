@@ -39,10 +39,10 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util.retry import Retry
 
+from . import _config
 from ._deadline import Deadlines, pool_classes
 from ._exceptions import RequestFailed
 from ._http import (
-    DEFAULT_MAX_RESPONSE_BYTES,
     BodyTooLarge,
     decode_json,
     phrase,
@@ -72,14 +72,14 @@ KIND_BY_STATUS = {
 class TransportConfig:
     """Timeouts, retry policy and the body cap, with named defaults."""
 
-    timeout: float = 30.0
-    max_workers: int = 8
-    retries: int = 4
-    backoff_factor: float = 0.5
-    backoff_jitter: float = 0.25
-    backoff_max: float = 20.0
-    retry_after_max: float = 60.0
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    timeout: float = _config.TIMEOUT
+    max_workers: int = _config.MAX_WORKERS
+    retries: int = _config.RETRIES
+    backoff_factor: float = _config.BACKOFF_FACTOR
+    backoff_jitter: float = _config.BACKOFF_JITTER
+    backoff_max: float = _config.BACKOFF_MAX
+    retry_after_max: float = _config.RETRY_AFTER_MAX
+    max_response_bytes: int = _config.MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         for name in ("timeout", "retry_after_max"):
@@ -102,7 +102,7 @@ class CappedRetry(Retry):
     waits for a slot. Its sleeps end early with ``Interrupted`` when the load is
     stopped. Each failed attempt is disarmed on the load's ``Deadlines``."""
 
-    retry_after_cap: float = 60.0
+    retry_after_cap: float = _config.RETRY_AFTER_MAX
     limiter: RateLimiter | None = None
     stop: threading.Event | None = None
     deadlines: Deadlines | None = None

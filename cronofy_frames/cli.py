@@ -18,14 +18,17 @@ from typing import NoReturn, TextIO
 
 import pandas as pd
 
-from ._ratelimit import RateLimit
-from ._runs import RunOutcome, run_to_folder
+from . import RateLimit
 from .credentials import ClientCredentials, Token, credentials_from_csv
 from .diff import diff
 from .export import FORMATS
 from .health import connection_health, scope_audit
-from .loader import LoadOptions, Snapshot, load, read_snapshot
+from .loader import LoadOptions, load, read_snapshot
+from .runs import RunOutcome, Tally, load_to_folder
 from .token_store import check_private_file, read_tokens, refreshed_path
+
+DEFAULTS = LoadOptions  # the loaders' defaults, named once in _config
+LIMIT = RateLimit()  # Cronofy's documented default per application
 
 USAGE = """\
 usage: cronofy-frames COMMAND [options]
@@ -68,7 +71,10 @@ def terminal_safe(text: str) -> str:
 
 
 def say(*parts: object, file: TextIO | None = None) -> None:
-    """``print`` for anything that holds data: through :func:`terminal_safe`."""
+    """``print`` for anything that holds data: through :func:`terminal_safe` (nothing at
+    all for empty text)."""
+    if not any(str(p) for p in parts):
+        return
     print(terminal_safe(" ".join(str(p) for p in parts)), file=file or sys.stdout)
 
 
@@ -114,16 +120,35 @@ def _load_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--save-refreshed", metavar="FILE", help="where refreshed tokens are appended")
     p.add_argument("--resume", action="store_true", help="go on with an interrupted run in --out")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
     p.add_argument(
-        "--max-workers", type=int, default=8, help="requests in flight per data center (default 8)"
+        "--timeout",
+        type=float,
+        default=DEFAULTS.timeout,
+        help=f"seconds one attempt of a request may take (default {DEFAULTS.timeout:g})",
     )
-    p.add_argument("--retries", type=int, default=4, help="retries per request (default 4)")
+    p.add_argument(
+        "--max-workers",
+        type=int,
+        default=DEFAULTS.max_workers,
+        help=f"requests in flight per data center (default {DEFAULTS.max_workers})",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULTS.retries,
+        help=f"retries per request (default {DEFAULTS.retries})",
+    )
+    limit = f"{LIMIT.per_second}/{LIMIT.per_minute}"
     p.add_argument(
         "--rate-limit",
-        default="50/500",
+        default=limit,
         metavar="PER_SECOND/PER_MINUTE",
-        help="your application's limit on every data center (default 50/500)",
+        help=f"your application's limit on every data center (default {limit})",
+    )
+    p.add_argument(
+        "--no-rate-limit",
+        action="store_true",
+        help="no client-side limit (for a sandbox without one)",
     )
     p.add_argument(
         "--endpoints",
@@ -142,7 +167,8 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         limit = RateLimit(int(second), int(minute))
     except ValueError:
         raise ValueError(
-            f"--rate-limit {args.rate_limit!r}: want PER_SECOND/PER_MINUTE, e.g. 50/500"
+            f"--rate-limit {args.rate_limit!r}: want PER_SECOND/PER_MINUTE, "
+            f"e.g. {LIMIT.per_second}/{LIMIT.per_minute}"
         ) from None
     return LoadOptions(
         credentials=credentials_from_csv(args.credentials) if args.credentials else None,
@@ -151,7 +177,7 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         retries=args.retries,
         progress=not args.no_progress,
         errors="ignore",
-        rate_limits=limit,
+        rate_limits=None if args.no_rate_limit else limit,
         endpoints=args.endpoints,
     )
 
@@ -166,7 +192,7 @@ def load_command(argv: Sequence[str]) -> int:
         tokens, replaced = read_tokens(args.tokens, saved)
         if replaced:
             print(f"using the newest pairs of {replaced} tokens from {saved}", file=sys.stderr)
-        outcome = run_to_folder(
+        outcome = load_to_folder(
             tokens, args.out, options, resume=args.resume, refreshed=saved, fmt=args.format
         )
     except (ValueError, OSError) as exc:
@@ -175,32 +201,31 @@ def load_command(argv: Sequence[str]) -> int:
 
 
 def _report(outcome: RunOutcome, saved: Path, out: str) -> int:
-    snap = outcome.snapshot
-    say(summary(snap))
-    say(failures(snap, Path(out) / "errors.csv"))
+    say(summary(len(outcome.tokens), outcome.tally, outcome.errors))
+    say(failures(outcome.errors, Path(out) / "errors.csv"))
     if outcome.refreshed:
         print(
             f"{outcome.refreshed} tokens were refreshed: their new pairs are in {saved}",
             file=sys.stderr,
         )
-    if not snap.complete:
+    if not outcome.complete:
         print(
-            f"interrupted: {len(snap.unfinished)} tokens not finished; rerun with --resume",
+            f"interrupted: {len(outcome.unfinished)} tokens not finished; rerun with --resume",
             file=sys.stderr,
         )
         return 130
     print(f"wrote {', '.join(str(p) for p in outcome.written)}")
-    return 1 if not snap.errors.empty else 0
+    return 1 if not outcome.errors.empty else 0
 
 
 SCREENFUL = 20  # failed tokens listed on the terminal; the rest are in errors.csv
 REASON_WIDTH = 70
 
 
-def failures(snap: Snapshot, where: Path) -> str:
+def failures(errors: pd.DataFrame, where: Path) -> str:
     """The failed tokens (label, data center, kind, a short reason), a screenful at most,
     and where all of them are; "" when none failed."""
-    errors = snap.errors.drop_duplicates("token_label")
+    errors = errors.drop_duplicates("token_label")
     if errors.empty:
         return ""
     shown = errors.head(SCREENFUL)
@@ -226,20 +251,19 @@ def _fail(exc: BaseException) -> int:
     return 2
 
 
-def summary(snap: Snapshot) -> str:
-    """A few lines on a snapshot: tokens, accounts, profiles, disconnected, errors by kind."""
-    p = snap.profiles
-    failed = snap.errors["token_label"].nunique()
-    kinds = snap.errors["kind"].value_counts()
+def summary(tokens: int, tally: Tally, errors: pd.DataFrame) -> str:
+    """A few lines on a load: tokens, accounts, profiles, disconnected, errors by kind."""
+    failed = errors["token_label"].nunique()
+    kinds = errors["kind"].value_counts()
     by_kind = ", ".join(f"{k}={n}" for k, n in kinds.items() if n) or "none"
-    disconnected = int(p["profile_connected"].eq(False).sum())
-    syncing = int(p["profile_initial_sync_required"].eq(True).sum())
+    t = tally
     return "\n".join(
         [
-            f"tokens        {len(snap.roster())} ({failed} with errors)",
-            f"accounts      {len(snap.accounts)}",
-            f"profiles      {len(p)} ({disconnected} disconnected, {syncing} in initial sync)",
-            f"calendars     {len(snap.calendars)}",
+            f"tokens        {tokens} ({failed} with errors)",
+            f"accounts      {t.accounts}",
+            f"profiles      {t.profiles} ({t.disconnected} disconnected, "
+            f"{t.syncing} in initial sync)",
+            f"calendars     {t.calendars}",
             f"errors        {by_kind}",
         ]
     )
@@ -320,7 +344,8 @@ def demo_command(argv: Sequence[str]) -> int:
         paths = snap.to_csv(args.out)
     except OSError as exc:
         return _fail(exc)
-    say(f"{summary(snap)}\n{failures(snap, Path(args.out) / 'errors.csv')}")
+    say(summary(len(snap.tokens), Tally.of(snap), snap.errors))
+    say(failures(snap.errors, Path(args.out) / "errors.csv"))
     say(f"\n{connection_health(snap)}")
     print(f"\nwrote {', '.join(str(x) for x in paths)}")
     return 0

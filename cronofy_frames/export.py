@@ -16,9 +16,8 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +28,18 @@ from . import schema
 
 __all__ = [
     "FORMATS",
-    "PartsFolder",
     "atomic_path",
     "ensure_folder",
     "read_csv_frame",
     "read_frames",
     "spreadsheet_restored",
     "spreadsheet_safe",
+    "stream_frames",
     "write_csv",
     "write_excel",
     "write_frames",
 ]
 
-FRAMES = ("profiles", "accounts", "calendars", "errors")
 NA = "\\N"  # the NA marker of the resume parts: "" stays an empty string without pyarrow
 FORMATS = ("csv", "parquet")
 META = "snapshot.json"
@@ -105,15 +103,18 @@ def write_csv(df: pd.DataFrame, path: str | Path, na_rep: str = "") -> Path:
     return Path(path)
 
 
-def _pandas_csv(df: pd.DataFrame, path: Path, na_rep: str = "") -> None:
-    """CSV through pandas, spreadsheet-safe. Lines end in CRLF (RFC 4180), so that the
-    csv module quotes a field holding a lone carriage return instead of splitting it."""
+def _pandas_csv(df: pd.DataFrame, path: Path, na_rep: str = "", header: bool = True) -> None:
+    """CSV through pandas, spreadsheet-safe (appended when ``header`` is False). Lines end
+    in CRLF (RFC 4180), so that the csv module quotes a field holding a lone carriage
+    return instead of splitting it."""
     spreadsheet_safe(df).to_csv(
         path,
         index=False,
         date_format="%Y-%m-%dT%H:%M:%S.%fZ",
         na_rep=na_rep,
         lineterminator="\r\n",
+        header=header,
+        mode="w" if header else "a",
     )
 
 
@@ -130,58 +131,6 @@ def read_csv_frame(path: str | Path, name: str, na: str = NA) -> pd.DataFrame:
     }
     raw = pd.read_csv(path, dtype={**text, **typed}, keep_default_na=False, na_values=[na])
     return schema.apply_dtypes(frame_schema, spreadsheet_restored(raw))
-
-
-class PartsFolder:
-    """Chunks of a long load, written as they finish, so a rerun can resume.
-
-    Chunk ``n`` is ``{n}-{frame}.csv`` for each frame, then ``{n}-done.csv`` (the labels
-    it finished), each written atomically; a chunk without its done file never counts.
-    """
-
-    def __init__(self, out: str | Path) -> None:
-        self.folder = Path(out) / ".parts"
-
-    def _committed(self) -> list[str]:
-        if not self.folder.exists():
-            return []
-        return sorted(p.name.split("-")[0] for p in self.folder.glob("*-done.csv"))
-
-    def done_labels(self) -> set[str]:
-        """Labels of the tokens finished by earlier runs."""
-        return {
-            label
-            for n in self._committed()
-            for label in pd.read_csv(
-                self.folder / f"{n}-done.csv", dtype=schema.STRING, keep_default_na=False
-            )["token_label"]
-        }
-
-    def write(self, frames: dict[str, pd.DataFrame]) -> None:
-        """Commit one chunk of frames."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        n = f"{len(self._committed()):06d}"
-        for name in FRAMES:
-            write_csv(frames[name], self.folder / f"{n}-{name}.csv", na_rep=NA)
-        labels = pd.concat([frames["accounts"]["token_label"], frames["errors"]["token_label"]])
-        done = pd.DataFrame({"token_label": labels.drop_duplicates()})
-        write_csv(done, self.folder / f"{n}-done.csv")
-
-    def merged(self) -> dict[str, pd.DataFrame]:
-        """Every committed chunk, frame by frame, with exact dtypes."""
-        out = {}
-        for name in FRAMES:
-            parts = [
-                read_csv_frame(self.folder / f"{n}-{name}.csv", name) for n in self._committed()
-            ]
-            out[name] = (
-                pd.concat(parts, ignore_index=True) if parts else schema.empty(schema.SCHEMAS[name])
-            )
-        return out
-
-    def remove(self) -> None:
-        """Delete the parts once the final files are written."""
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _pyarrow() -> Any:
@@ -223,9 +172,52 @@ def write_frames(
     for name, df in frames.items():
         _write_one(df, folder / f"{name}.{fmt}", fmt)
         paths.append(folder / f"{name}.{fmt}")
+    return [*paths, _write_meta(meta, folder, fmt)]
+
+
+def stream_frames(
+    chunks: Mapping[str, Iterable[pd.DataFrame]],
+    meta: dict[str, Any],
+    directory: str | Path,
+    fmt: str = "csv",
+) -> list[Path]:
+    """Like :func:`write_frames`, but each frame arrives as chunks that are written one
+    after another (pyarrow's streaming writers), so memory is bounded by one chunk."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    folder = ensure_folder(directory)
+    paths = []
+    for name, frames in chunks.items():
+        path = folder / f"{name}.{fmt}"
+        with atomic_path(path) as tmp:
+            _stream_one(frames, name, tmp, fmt)
+        paths.append(path)
+    return [*paths, _write_meta(meta, folder, fmt)]
+
+
+def _stream_one(frames: Iterable[pd.DataFrame], name: str, path: Path, fmt: str) -> None:
+    pa = _pyarrow()
+    if pa is None:  # CSV through pandas, appended chunk by chunk
+        if fmt == "parquet":
+            raise ImportError("Parquet needs pyarrow: pip install 'cronofy-frames[parquet]'")
+        _pandas_csv(schema.empty(schema.SCHEMAS[name]), path)
+        for frame in frames:
+            _pandas_csv(frame, path, header=False)
+        return
+    import pyarrow.parquet as pq
+
+    arrow = pa.schema([(c, _arrow_type(pa, t)) for c, t in schema.SCHEMAS[name].items()])
+    open_writer = pq.ParquetWriter if fmt == "parquet" else pa.csv.CSVWriter
+    with open_writer(str(path), arrow) as writer:
+        for frame in frames:
+            ready = _for_arrow(frame) if fmt == "parquet" else spreadsheet_safe(_for_arrow(frame))
+            writer.write_table(pa.Table.from_pandas(ready, schema=arrow, preserve_index=False))
+
+
+def _write_meta(meta: dict[str, Any], folder: Path, fmt: str) -> Path:
     with atomic_path(folder / META) as tmp:
         tmp.write_text(json.dumps({**meta, "format": fmt}, indent=2), encoding="utf-8")
-    return [*paths, folder / META]
+    return folder / META
 
 
 def ensure_folder(directory: str | Path) -> Path:
@@ -248,7 +240,7 @@ def read_frames(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[st
     fmt = meta.get("format")
     if fmt not in FORMATS:
         raise ValueError(f"{meta_path} names an unknown format {fmt!r}")
-    frames = {name: _read_one(folder / f"{name}.{fmt}", name, fmt) for name in FRAMES}
+    frames = {name: _read_one(folder / f"{name}.{fmt}", name, fmt) for name in schema.FRAMES}
     return frames, meta
 
 

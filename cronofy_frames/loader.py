@@ -9,21 +9,18 @@ arrives, so memory stays bounded, and an interrupted load keeps what it finished
 from __future__ import annotations
 
 import threading
-import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
-import numpy as np
 import pandas as pd
 
-from . import schema
-from ._exceptions import LoadFailed, RequestFailed
-from ._fanout import Endpoints, FanOut, Progress, Result, TokenRunner, Want
-from ._http import DEFAULT_MAX_RESPONSE_BYTES
+from . import _config, schema
+from ._collect import Collector, consume
+from ._fanout import Endpoints, FanOut, Progress, TokenRunner, Want
 from ._oauth import TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from ._redact import mask
@@ -37,7 +34,7 @@ from .credentials import (
     tokens_from_frame,
 )
 from .data_centers import resolve
-from .token_store import RefreshedTokenWriter, refreshed_file, tokens_from_csv
+from .token_store import refreshed_file, tokens_from_csv
 
 __all__ = [
     "LoadOptions",
@@ -51,9 +48,6 @@ __all__ = [
 
 ErrorsMode = Literal["warn", "raise", "ignore"]
 TokensArg = Token | Iterable[Token] | pd.DataFrame | str | Path
-FRAMES = ("profiles", "accounts", "calendars", "errors")
-CHUNK_TOKENS = 1000  # finished tokens turned into DataFrames at a time
-CHUNK_SECONDS = 10.0  # and at least this often, while tokens finish
 DRAIN_MARGIN = 2.0  # seconds past the request timeout a refresh in flight may take to land
 
 
@@ -76,16 +70,16 @@ class LoadOptions:
     """
 
     credentials: Mapping[str, ClientCredentials | tuple[str, str]] | None = None
-    timeout: float = 30.0
-    max_workers: int = 8
-    retries: int = 4
+    timeout: float = _config.TIMEOUT
+    max_workers: int = _config.MAX_WORKERS
+    retries: int = _config.RETRIES
     progress: bool = True
     errors: ErrorsMode = "warn"
     on_refresh: Callable[[Token], object] | None = None
     rate_limits: RateLimit | Mapping[str, RateLimit] | None = DEFAULT_RATE_LIMIT
     endpoints: Endpoints = "auto"
-    retry_after_max: float = 60.0
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    retry_after_max: float = _config.RETRY_AFTER_MAX
+    max_response_bytes: int = _config.MAX_RESPONSE_BYTES
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -170,9 +164,30 @@ class Snapshot:
     unfinished: list[str] = field(default_factory=list)
     saved_roster: list[tuple[str, str]] | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_frames(
+        cls,
+        frames: Mapping[str, pd.DataFrame],
+        tokens: Iterable[Token] = (),
+        unfinished: Iterable[str] = (),
+        roster: list[tuple[str, str]] | None = None,
+    ) -> Snapshot:
+        """A snapshot from its frames by name (``schema.FRAMES``; a missing one is empty)."""
+        get = {name: frames.get(name) for name in schema.FRAMES}
+        full = {n: f if f is not None else schema.empty(schema.SCHEMAS[n]) for n, f in get.items()}
+        return cls(
+            full["profiles"],
+            full["accounts"],
+            full["errors"],
+            list(tokens),
+            full["calendars"],
+            list(unfinished),
+            roster,
+        )
+
     def frames(self) -> dict[str, pd.DataFrame]:
         """The four frames by name: profiles, accounts, calendars, errors."""
-        return {name: getattr(self, name) for name in FRAMES}
+        return {name: getattr(self, name) for name in schema.FRAMES}
 
     def roster(self) -> list[tuple[str, str]]:
         """(label, data center) of every token, in load order; no secret."""
@@ -180,7 +195,8 @@ class Snapshot:
             return [(t.label, t.data_center) for t in self.tokens]
         return self.saved_roster
 
-    def _meta(self) -> dict[str, Any]:
+    def meta(self) -> dict[str, Any]:
+        """What ``snapshot.json`` says: version, time written, unfinished labels, roster."""
         return {
             "cronofy_frames": __version__,
             "written_at": _now_iso(),
@@ -195,13 +211,13 @@ class Snapshot:
         """
         from .export import write_frames  # export sits below the loader: imported when used
 
-        return write_frames(self.frames(), self._meta(), directory, "csv")
+        return write_frames(self.frames(), self.meta(), directory, "csv")
 
     def to_parquet(self, directory: str | Path) -> list[Path]:
         """Like :meth:`to_csv`, as Parquet (needs pyarrow: the ``parquet`` extra)."""
         from .export import write_frames
 
-        return write_frames(self.frames(), self._meta(), directory, "parquet")
+        return write_frames(self.frames(), self.meta(), directory, "parquet")
 
     def to_excel(self, path: str | Path) -> Path:
         """One workbook, a sheet per frame (needs openpyxl: the ``excel`` extra)."""
@@ -247,52 +263,6 @@ class AttachedErrors(pd.DataFrame):
         return self
 
 
-class _Collector:
-    """Turns finished results into typed frames, a chunk at a time."""
-
-    def __init__(
-        self, on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None, keep: bool
-    ) -> None:
-        self.on_chunk = on_chunk
-        self.keep = keep
-        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FRAMES}
-        self.chunks: dict[str, list[pd.DataFrame]] = {name: [] for name in FRAMES}
-        self.pending = 0
-        self.flushed_at = time.monotonic()
-
-    def add(self, result: Result) -> None:
-        for name in FRAMES:
-            self.rows[name] += result.rows[name]
-        self.pending += 1
-        stale = time.monotonic() - self.flushed_at >= CHUNK_SECONDS
-        if self.pending >= CHUNK_TOKENS or stale:
-            self.flush()
-
-    def flush(self) -> None:
-        chunk = {
-            name: schema.to_frame(schema.SCHEMAS[name], rows) for name, rows in self.rows.items()
-        }
-        self.rows = {name: [] for name in FRAMES}
-        self.pending, self.flushed_at = 0, time.monotonic()
-        for name, frame in chunk.items():
-            if len(frame) and self.keep:
-                self.chunks[name].append(frame)
-        if self.on_chunk is not None:  # after keeping the chunk: the callback may be interrupted
-            self.on_chunk(chunk)
-
-    def frames(self, order: dict[str, int]) -> dict[str, pd.DataFrame]:
-        self.flush()
-        return {name: _in_order(self.chunks[name], name, order) for name in FRAMES}
-
-
-def _in_order(chunks: list[pd.DataFrame], name: str, order: dict[str, int]) -> pd.DataFrame:
-    if not chunks:
-        return schema.empty(schema.SCHEMAS[name])
-    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-    keys = frame["token_label"].map(order).to_numpy()
-    return frame.iloc[np.argsort(keys, kind="stable")].reset_index(drop=True)
-
-
 def _as_tokens(tokens: TokensArg) -> list[Token]:
     if isinstance(tokens, Token):
         return [tokens]
@@ -321,16 +291,16 @@ def run(
     transport = Transport(
         options.transport_config(),
         normalize_credentials(options.credentials),
-        _both(store, options.on_refresh),
+        chain_refresh(store, options.on_refresh),
         options.limits(),
         stop,
     )
     states = [TokenState(t) for t in token_list]
     progress = Progress(len(states), options.progress, transport.waiting)
     fan = FanOut(TokenRunner(transport, want), states, options.max_workers, stop, progress)
-    collector = _Collector(on_chunk, keep)
+    collector = Collector(on_chunk, keep)
     try:
-        _consume(fan, collector, options.errors == "raise")
+        consume(fan, collector, options.errors == "raise")
     finally:
         transport.refresher.drain(options.timeout + DRAIN_MARGIN)  # before tokens are read
         transport.close()
@@ -338,29 +308,23 @@ def run(
             store.close()
     frames = collector.frames({t.label: n for n, t in enumerate(token_list)})
     unfinished = [s.token.label for s in states if id(s) not in fan.finished]
-    return Snapshot(
-        frames["profiles"],
-        frames["accounts"],
-        frames["errors"],
-        [s.token for s in states],
-        frames["calendars"],
-        unfinished,
-    )
+    return Snapshot.from_frames(frames, [s.token for s in states], unfinished)
 
 
-def _both(
-    store: RefreshedTokenWriter | None, callback: Callable[[Token], object] | None
+def chain_refresh(
+    *callbacks: Callable[[Token], object] | None,
 ) -> Callable[[Token], object] | None:
-    """The token store first (a rotated pair is on disk before anything else), then the
-    caller's ``on_refresh``."""
-    if store is None or callback is None:
-        return store or callback
+    """One ``on_refresh`` calling each of ``callbacks`` in turn (a token store first, so a
+    rotated pair is on disk before anything else; then the caller's)."""
+    present = [c for c in callbacks if c is not None]
+    if len(present) < 2:
+        return present[0] if present else None
 
-    def both(token: Token) -> None:
-        store(token)
-        callback(token)
+    def each(token: Token) -> None:
+        for callback in present:
+            callback(token)
 
-    return both
+    return each
 
 
 def _now_iso() -> str:
@@ -373,52 +337,7 @@ def read_snapshot(directory: str | Path) -> Snapshot:
 
     frames, meta = read_frames(directory)
     roster = [(str(label), str(dc)) for label, dc in meta.get("roster", [])]
-    return Snapshot(
-        frames["profiles"],
-        frames["accounts"],
-        frames["errors"],
-        [],
-        frames["calendars"],
-        list(meta.get("unfinished", [])),
-        roster,
-    )
-
-
-def _consume(fan: FanOut, collector: _Collector, raise_first: bool) -> None:
-    """Collect every result; a Ctrl-C that lands here, not in the fan, is handed to it."""
-    results: Generator[Result, None, None] = iter(fan)
-    while True:
-        try:
-            for result in results:
-                if result.failed and raise_first:
-                    raise _load_failed(result)
-                collector.add(result)
-            return
-        except KeyboardInterrupt:
-            if fan.interrupted:
-                return  # a second Ctrl-C: stop harvesting
-            results = _after_interrupt(results)
-
-
-def _after_interrupt(results: Generator[Result, None, None]) -> Generator[Result, None, None]:
-    try:
-        first = results.throw(KeyboardInterrupt())
-    except StopIteration:
-        return
-    yield first
-    yield from results
-
-
-def _load_failed(result: Result) -> LoadFailed:
-    first = result.rows["errors"][0]
-    failure = RequestFailed(
-        first["kind"],
-        first["message"],
-        endpoint=first["endpoint"],
-        status_code=first["status_code"],
-        attempts=first["attempts"],
-    )
-    return LoadFailed(first["token_label"], first["data_center"], failure)
+    return Snapshot.from_frames(frames, (), meta.get("unfinished", []), roster)
 
 
 def _warn(snap: Snapshot, where: str) -> None:

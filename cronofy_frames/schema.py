@@ -82,6 +82,7 @@ CALENDARS: Schema = {
     "calendar_attachments_available": BOOLEAN,
     "fetched_at": UTC,
 }
+FRAMES = ("profiles", "accounts", "calendars", "errors")  # a snapshot's frames, in order
 SCHEMAS: dict[str, Schema] = {
     "profiles": PROFILES,
     "accounts": ACCOUNTS,

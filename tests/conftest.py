@@ -1,29 +1,18 @@
-"""Shared helpers: sandbox tokens as the toolkit's Tokens."""
+"""Fixtures shared by the tests (helpers to import are in ``tests/helpers.py``)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Iterator
 
-import cronofy_frames as cf
+import pytest
+
+from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Sandbox
 
 
-def tokens_of(sb: Sandbox, count: int | None = None, refresh: bool = True) -> list[cf.Token]:
-    """The sandbox's accounts as Tokens (labels ``sbx-000000`` …), with refresh tokens."""
-    accounts = sb.accounts[: count if count is not None else len(sb.accounts)]
-    return [
-        cf.Token(a.access_token, a.base_url, a.label, a.refresh_token if refresh else None)
-        for a in accounts
-    ]
-
-
-def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``python -m cronofy_frames ARGS`` as a user runs it: output captured, never raising."""
-    return subprocess.run(
-        [sys.executable, "-m", "cronofy_frames", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """One sandbox for the whole module, started with the module's ``SANDBOX`` options."""
+    options: sandbox.SandboxOptions = getattr(request.module, "SANDBOX", sandbox.SandboxOptions())
+    with sandbox.serve(**options) as running:
+        yield running

@@ -15,7 +15,7 @@ import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.cli import main
 from cronofy_frames.sandbox import Faults
-from tests.conftest import tokens_of
+from tests.helpers import tokens_of
 
 NOWHERE = "http://127.0.0.1:9"
 GOOD = "good_token_value_123456"

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 import cronofy_frames as cf
-from cronofy_frames import loader, sandbox
+from cronofy_frames import _collect, sandbox
 from cronofy_frames.cli import main
-from cronofy_frames.export import PartsFolder
+from cronofy_frames.runs import PartsFolder
 from cronofy_frames.sandbox import Faults
-from tests.conftest import cli
+from tests.helpers import cli
 
 
 def sandbox_files(sb: sandbox.Sandbox, tmp_path: Path) -> tuple[Path, Path]:
@@ -115,7 +115,7 @@ def test_demo_runs_as_a_subprocess(tmp_path: Path) -> None:
 
 
 def interrupt_after_first_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loader, "CHUNK_TOKENS", 10)
+    monkeypatch.setattr(_collect, "CHUNK_TOKENS", 10)
     original = PartsFolder.write
 
     def write_then_interrupt(self: PartsFolder, frames: dict[str, pd.DataFrame]) -> None:

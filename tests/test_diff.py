@@ -5,7 +5,7 @@ from __future__ import annotations
 import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.sandbox._state import World
-from tests.conftest import tokens_of
+from tests.helpers import tokens_of
 from tests.snapshots import every_case
 
 QUIET = {"progress": False, "errors": "ignore"}

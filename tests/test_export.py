@@ -9,7 +9,7 @@ import pytest
 
 import cronofy_frames as cf
 from cronofy_frames import export, sandbox
-from tests.conftest import tokens_of
+from tests.helpers import tokens_of
 from tests.snapshots import every_case
 
 

@@ -109,7 +109,7 @@ def test_plot_rejects_an_unknown_grouping() -> None:
 
 def test_health_of_a_live_sandbox_run_counts_every_token() -> None:
     from cronofy_frames import sandbox
-    from tests.conftest import tokens_of
+    from tests.helpers import tokens_of
 
     faults = sandbox.Faults(revoked=0.1)
     with sandbox.serve(accounts=60, seed=9, rate_limit=None, faults=faults) as s:

@@ -23,7 +23,7 @@ from cronofy_frames.credentials import tokens_from_csv_text
 from cronofy_frames.loader import LoadOptions
 from cronofy_frames.sandbox import Faults, Sandbox
 from cronofy_frames.sandbox._hostile import bomb
-from tests.conftest import tokens_of
+from tests.helpers import tokens_of
 from tests.recorder import recording
 
 ACCESS = "tok_abcdefghijklmnopqrstuvwxyz012345"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -18,8 +17,8 @@ from cronofy_frames import sandbox
 from cronofy_frames._transport import CappedRetry, TokenState, Transport, TransportConfig
 from cronofy_frames.credentials import normalize_credentials
 from cronofy_frames.loader import LoadKwargs
-from cronofy_frames.sandbox import Faults, RateLimit, Sandbox
-from tests.conftest import tokens_of
+from cronofy_frames.sandbox import Faults, RateLimit, Sandbox, SandboxOptions
+from tests.helpers import tokens_of
 
 QUIET: LoadKwargs = {"progress": False, "errors": "ignore"}
 
@@ -29,10 +28,7 @@ def quiet(tokens: Any, **options: Any) -> cf.Snapshot:
     return cf.load(tokens, progress=False, errors="ignore", **options)
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with sandbox.serve(accounts=120, seed=21, rate_limit=None) as running:
-        yield running
+SANDBOX: SandboxOptions = {"accounts": 120, "seed": 21, "rate_limit": None}
 
 
 def labels(df: pd.DataFrame) -> set[str]:

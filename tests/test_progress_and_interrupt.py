@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import cronofy_frames as cf
-from cronofy_frames import loader, sandbox
+from cronofy_frames import _collect, loader, sandbox
 from cronofy_frames._fanout import Want
 from cronofy_frames.sandbox import Faults
-from tests.conftest import tokens_of
+from tests.helpers import tokens_of
 
 
 def test_progress_bar_counts_tokens_ok_failed_and_waiting(
@@ -76,7 +76,7 @@ def test_interrupt_keeps_finished_work_and_lists_the_rest() -> None:
 def test_interrupt_while_frames_are_built_still_keeps_the_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(loader, "CHUNK_TOKENS", 5)
+    monkeypatch.setattr(_collect, "CHUNK_TOKENS", 5)
     chunks: list[int] = []
 
     def on_chunk(frames: dict[str, pd.DataFrame]) -> None:

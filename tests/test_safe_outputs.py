@@ -19,7 +19,7 @@ from openpyxl.utils.escape import unescape
 import cronofy_frames as cf
 from cronofy_frames import export, sandbox
 from cronofy_frames.token_store import RefreshedTokenWriter
-from tests.conftest import cli
+from tests.helpers import cli
 from tests.snapshots import every_case
 
 FORMULAS = [

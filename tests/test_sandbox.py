@@ -7,13 +7,12 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
 
 from cronofy_frames import sandbox
-from cronofy_frames.sandbox import Faults, RateLimit, Sandbox, SandboxAccount
+from cronofy_frames.sandbox import Faults, RateLimit, Sandbox, SandboxAccount, SandboxOptions
 
 PROFILE_KEYS = {
     "provider_name",
@@ -35,10 +34,7 @@ CALENDAR_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with sandbox.serve(accounts=400, seed=3, rate_limit=None) as running:
-        yield running
+SANDBOX: SandboxOptions = {"accounts": 400, "seed": 3, "rate_limit": None}
 
 
 def get(

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pycronofy
 import pytest
 
-from cronofy_frames import sandbox
-from cronofy_frames.sandbox import Sandbox, SandboxAccount
+from cronofy_frames.sandbox import Sandbox, SandboxAccount, SandboxOptions
 
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with sandbox.serve(accounts=30, seed=8) as running:
-        yield running
+SANDBOX: SandboxOptions = {"accounts": 30, "seed": 8}
 
 
 def client_for(sb: Sandbox, account: SandboxAccount) -> pycronofy.Client:

@@ -150,21 +150,3 @@ def test_apply_dtypes_restores_types_and_keeps_extra_columns() -> None:
     assert str(typed["fetched_at"].dtype) == "datetime64[ns, UTC]"
     with pytest.raises(ValueError, match="lacks column"):
         schema.apply_dtypes(schema.ACCOUNTS, raw.drop(columns="sub"))
-
-
-def test_public_names_are_sorted_and_exported() -> None:
-    isort_style = sorted(cf.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
-    assert cf.__all__ == isort_style
-    assert all(hasattr(cf, name) for name in cf.__all__)
-    for name in (
-        "load",
-        "load_profiles",
-        "load_accounts",
-        "Token",
-        "ClientCredentials",
-        "tokens_from_csv",
-        "tokens_from_frame",
-        "tokens_from_env",
-        "DATA_CENTERS",
-    ):
-        assert name in cf.__all__

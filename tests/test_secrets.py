@@ -25,7 +25,7 @@ from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
 from cronofy_frames.sandbox._state import World
 from cronofy_frames.widgets import LoadPanel, TokenPicker
-from tests.conftest import cli, tokens_of
+from tests.helpers import cli, tokens_of
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS = Faults(expired=0.4, revoked=0.2, malformed=0.05)

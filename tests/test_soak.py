@@ -20,7 +20,7 @@ import pytest
 import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
-from tests.conftest import cli, tokens_of
+from tests.helpers import cli, tokens_of
 
 TOKENS = 2400
 RETRIES = 4

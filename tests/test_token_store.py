@@ -14,7 +14,7 @@ import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
 from cronofy_frames.widgets import LoadPanel, TokenPicker
-from tests.conftest import cli, tokens_of
+from tests.helpers import cli, tokens_of
 from tests.test_widgets import upload
 
 FAULTS = Faults(expired=0.4)  # refreshes that rotate the refresh token

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import ipywidgets as w
@@ -12,8 +11,9 @@ import pytest
 
 import cronofy_frames as cf
 from cronofy_frames import sandbox
+from cronofy_frames.sandbox import SandboxOptions
 from cronofy_frames.widgets import DataCenterPicker, LoadPanel, TokenPicker
-from tests.conftest import tokens_of
+from tests.helpers import tokens_of
 
 SECRET = "at_WIDGET_SENTINEL_0123456789"
 REFRESH = "rt_WIDGET_SENTINEL_9876543210"
@@ -24,12 +24,12 @@ def widget_state() -> str:
     return json.dumps(w.Widget.get_manager_state(drop_defaults=False), default=str)
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.serve(
-        accounts=12, seed=31, rate_limit=None, faults=sandbox.Faults(expired=0.5)
-    ) as running:
-        yield running
+SANDBOX: SandboxOptions = {
+    "accounts": 12,
+    "seed": 31,
+    "rate_limit": None,
+    "faults": sandbox.Faults(expired=0.5),
+}
 
 
 def test_data_center_picker_offers_the_six_and_a_custom_url() -> None:

@@ -1,0 +1,184 @@
+"""Long loads into a folder: written in chunks as they finish, resumable after a crash,
+merged as a stream.
+
+    outcome = load_to_folder(tokens, "out/", options, resume=True,
+                             refreshed=Path("tokens.csv.refreshed.csv"))
+
+Finished chunks go to ``out/.parts``; a rerun with ``resume`` skips their tokens. The
+refreshed-tokens file gets each new pair the moment it arrives (and the caller's
+``on_refresh`` after it). When every token is finished the parts are merged into the
+final files one chunk at a time, so memory is bounded by a chunk and the token list,
+however many tokens there are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from ._fanout import Want
+from .credentials import Token
+from .export import NA, ensure_folder, read_csv_frame, stream_frames, write_csv
+from .loader import LoadOptions, Snapshot, chain_refresh, run
+from .token_store import RefreshedTokenWriter
+
+__all__ = ["PartsFolder", "RunOutcome", "Tally", "load_to_folder"]
+
+
+@dataclass
+class Tally:
+    """The counts of a snapshot's frames, gathered a chunk at a time."""
+
+    accounts: int = 0
+    profiles: int = 0
+    disconnected: int = 0
+    syncing: int = 0
+    calendars: int = 0
+
+    def add(self, name: str, frame: pd.DataFrame) -> None:
+        """Count one chunk of the frame ``name``."""
+        if name == "profiles":
+            self.disconnected += int(frame["profile_connected"].eq(False).sum())
+            self.syncing += int(frame["profile_initial_sync_required"].eq(True).sum())
+        if name != "errors":
+            setattr(self, name, getattr(self, name) + len(frame))
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> Tally:
+        """The counts of a snapshot in memory."""
+        tally = cls()
+        for name, frame in snap.frames().items():
+            tally.add(name, frame)
+        return tally
+
+
+@dataclass
+class RunOutcome:
+    """What a folder run did: the tokens as they are now, the errors, the counts, the
+    files written, how many tokens were refreshed and skipped (finished before)."""
+
+    tokens: list[Token]
+    errors: pd.DataFrame
+    unfinished: list[str]
+    tally: Tally
+    written: list[Path] = field(default_factory=list)
+    refreshed: int = 0
+    skipped: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Whether every token was finished (and the files written)."""
+        return not self.unfinished
+
+
+class PartsFolder:
+    """Chunks of a long load, written as they finish, so a rerun can resume.
+
+    Chunk ``n`` is ``{n}-{frame}.csv`` for each frame, then ``{n}-done.csv`` (the labels
+    it finished), each written atomically; a chunk without its done file never counts.
+    """
+
+    def __init__(self, out: str | Path) -> None:
+        self.folder = Path(out) / ".parts"
+
+    def _committed(self) -> list[str]:
+        if not self.folder.exists():
+            return []
+        return sorted(p.name.split("-")[0] for p in self.folder.glob("*-done.csv"))
+
+    def done_labels(self) -> set[str]:
+        """Labels of the tokens finished by earlier runs."""
+        return {
+            label
+            for n in self._committed()
+            for label in pd.read_csv(
+                self.folder / f"{n}-done.csv", dtype=schema.STRING, keep_default_na=False
+            )["token_label"]
+        }
+
+    def write(self, frames: dict[str, pd.DataFrame]) -> None:
+        """Commit one chunk of frames."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        n = f"{len(self._committed()):06d}"
+        for name in schema.FRAMES:
+            write_csv(frames[name], self.folder / f"{n}-{name}.csv", na_rep=NA)
+        labels = pd.concat([frames["accounts"]["token_label"], frames["errors"]["token_label"]])
+        done = pd.DataFrame({"token_label": labels.drop_duplicates()})
+        write_csv(done, self.folder / f"{n}-done.csv")
+
+    def chunks(
+        self, name: str, seen: Callable[[str, pd.DataFrame], None]
+    ) -> Iterator[pd.DataFrame]:
+        """Every committed chunk of one frame, one at a time, each shown to ``seen`` first."""
+        for n in self._committed():
+            frame = read_csv_frame(self.folder / f"{n}-{name}.csv", name)
+            seen(name, frame)
+            yield frame
+
+    def remove(self) -> None:
+        """Delete the parts once the final files are written."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def load_to_folder(
+    tokens: list[Token],
+    out: str | Path,
+    options: LoadOptions,
+    *,
+    resume: bool,
+    refreshed: Path,
+    fmt: str = "csv",
+) -> RunOutcome:
+    """Load every token (not finished by an earlier run if ``resume``) into ``out``."""
+    ensure_folder(out)  # an unusable output folder fails before any request
+    parts = PartsFolder(out)
+    done = parts.done_labels()
+    if done and not resume:
+        raise ValueError(f"{out} holds an unfinished run: pass --resume, or remove {parts.folder}")
+    todo = [t for t in tokens if t.label not in done]
+    writer = RefreshedTokenWriter(refreshed)
+    opts = dataclasses.replace(options, on_refresh=chain_refresh(writer, options.on_refresh))
+    want = Want(profiles=True, accounts=True, endpoints=opts.endpoints)
+    try:
+        snap = run(todo, opts, want, on_chunk=parts.write, keep=False)
+    finally:
+        writer.close()
+    after = {t.label: t for t in snap.tokens}  # this run's tokens, refreshed pairs included
+    outcome = RunOutcome(
+        [after.get(t.label, t) for t in tokens],
+        schema.empty(schema.ERRORS),
+        snap.unfinished,
+        Tally(),
+        refreshed=writer.count,
+        skipped=len(tokens) - len(todo),
+    )
+    _merge(parts, outcome, out, fmt)
+    return outcome
+
+
+def _merge(parts: PartsFolder, outcome: RunOutcome, out: str | Path, fmt: str) -> None:
+    """Count every chunk and keep the errors; once complete, stream them into the files."""
+    errors: list[pd.DataFrame] = []
+
+    def seen(name: str, frame: pd.DataFrame) -> None:
+        outcome.tally.add(name, frame)
+        if name == "errors" and len(frame):
+            errors.append(frame)
+
+    chunks = {name: parts.chunks(name, seen) for name in schema.FRAMES}
+    if outcome.complete:
+        meta = Snapshot.from_frames({}, outcome.tokens).meta()
+        outcome.written = stream_frames(chunks, meta, out, fmt)
+        parts.remove()
+    else:
+        for frames in chunks.values():
+            for _ in frames:
+                pass
+    if errors:
+        outcome.errors = pd.concat(errors, ignore_index=True)

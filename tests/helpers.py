@@ -1,0 +1,29 @@
+"""Helpers the tests import: sandbox tokens as the toolkit's Tokens, the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cronofy_frames as cf
+from cronofy_frames.sandbox import Sandbox
+
+
+def tokens_of(sb: Sandbox, count: int | None = None, refresh: bool = True) -> list[cf.Token]:
+    """The sandbox's accounts as Tokens (labels ``sbx-000000`` …), with refresh tokens."""
+    accounts = sb.accounts[: count if count is not None else len(sb.accounts)]
+    return [
+        cf.Token(a.access_token, a.base_url, a.label, a.refresh_token if refresh else None)
+        for a in accounts
+    ]
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m cronofy_frames ARGS`` as a user runs it: output captured, never raising."""
+    return subprocess.run(
+        [sys.executable, "-m", "cronofy_frames", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
