@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks._common import start_sandbox, table
+from benchmarks._common import SandboxProcess, start_sandbox, table
 from cronofy_frames import schema
 
 PROVIDERS = [
@@ -135,20 +135,49 @@ assert len(snap.accounts) == len(tokens), snap
 
 LOAD_TO_FOLDER = """
 from cronofy_frames.cli import main
-assert main(["load", {tokens!r}, "--out", {out!r}, "--no-progress", "--rate-limit",
-             "100000/10000000"]) == 0
+assert main(["load", {tokens!r}, "--out", {out!r}, "--no-progress", "--no-rate-limit"]) == 0
 """
 
 
-def memory_benchmark(n: int) -> None:
-    sandbox = start_sandbox(n, "--no-rate-limit")
-    folder = Path(tempfile.mkdtemp(prefix="cf-mem-"))
+def tokens_csv(sandbox: SandboxProcess, folder: Path) -> Path:
+    """The sandbox's tokens as a tokens CSV in ``folder``."""
     tokens = folder / "tokens.csv"
     with tokens.open("w") as fh:
         fh.write("label,data_center,access_token\n")
         fh.writelines(
             f"{r['label']},{r['data_center']},{r['access_token']}\n" for r in sandbox.tokens
         )
+    return tokens
+
+
+def growth_benchmark(small: int, large: int) -> None:
+    """Peak memory of ``cronofy-frames load`` at two token counts: bounded by the chunk
+    size plus the token list, it should barely grow (target: at most 1.3x)."""
+    peaks = []
+    for n in (small, large):
+        sandbox = start_sandbox(n, "--no-rate-limit")
+        folder = Path(tempfile.mkdtemp(prefix="cf-grow-"))
+        try:
+            code = LOAD_TO_FOLDER.format(
+                tokens=str(tokens_csv(sandbox, folder)), out=str(folder / "o")
+            )
+            peaks.append((n, *peak_rss_of(code)))
+        finally:
+            sandbox.close()
+    print(f"\npeak resident memory of cronofy-frames load, {small:,} against {large:,} tokens")
+    base = peaks[0][2]
+    print(
+        table(
+            ["tokens", "seconds", "peak MiB", "vs smallest"],
+            [[f"{n:,}", f"{t:.1f}", f"{m:.0f}", f"{m / base:.2f}x"] for n, t, m in peaks],
+        )
+    )
+
+
+def memory_benchmark(n: int) -> None:
+    sandbox = start_sandbox(n, "--no-rate-limit")
+    folder = Path(tempfile.mkdtemp(prefix="cf-mem-"))
+    tokens = tokens_csv(sandbox, folder)
     try:
         to_folder = peak_rss_of(LOAD_TO_FOLDER.format(tokens=str(tokens), out=str(folder / "o")))
         in_memory = peak_rss_of(LOAD_IN_MEMORY.format(tokens=str(tokens)))
@@ -173,9 +202,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=100_000)
     parser.add_argument("--skip-run", action="store_true", help="only the frame-building part")
+    parser.add_argument(
+        "--growth-only", action="store_true", help="only the 10,000 against 40,000 tokens run"
+    )
     args = parser.parse_args()
+    if args.growth_only:
+        growth_benchmark(10_000, 40_000)
+        return
     frames_benchmark(100_000)
     if not args.skip_run:
+        growth_benchmark(10_000, 40_000)
         memory_benchmark(args.tokens)
 
 

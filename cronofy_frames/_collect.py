@@ -74,10 +74,12 @@ class Collector:
         if self.on_chunk is not None:  # after keeping the chunk: the callback may be interrupted
             self.on_chunk(chunk)
 
-    def frames(self, order: dict[str, int]) -> Frames:
-        """Every kept chunk, frame by frame, with rows in the order of ``order`` (label to
-        position: the order the tokens were given in)."""
+    def frames(self, labels: list[str]) -> Frames:
+        """Every kept chunk, frame by frame, with rows in the order of ``labels`` (the
+        order the tokens were given in)."""
         self.flush()
+        kept = any(self.chunks.values())
+        order = {label: n for n, label in enumerate(labels)} if kept else {}
         return {name: _in_order(self.chunks[name], name, order) for name in schema.FRAMES}
 
 

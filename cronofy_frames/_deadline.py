@@ -57,6 +57,8 @@ class Deadlines:
         attempt = _Attempt(time.monotonic() + self.seconds, next(self._seq), conn)
         self._local.attempt = attempt
         with self._cond:
+            while self._heap and not self._heap[0].armed:  # ended attempts: dropped here
+                heapq.heappop(self._heap)
             first = not self._heap or attempt < self._heap[0]
             heapq.heappush(self._heap, attempt)
             if self._thread is None:

@@ -239,7 +239,6 @@ class FanOut:
         self.lanes: dict[str, deque[TokenState]] = {}
         for state in states:
             self.lanes.setdefault(state.token.data_center, deque()).append(state)
-        self.finished: set[int] = set()
         self.interrupted = False
         self._results: queue.SimpleQueue[Result | None] = (
             queue.SimpleQueue()
@@ -298,6 +297,6 @@ class FanOut:
                 yield self._finish(result)
 
     def _finish(self, result: Result) -> Result:
-        self.finished.add(id(result.state))
+        result.state.finished = True
         self.progress.finished(result)
         return result

@@ -47,11 +47,14 @@ OAUTH_ERRORS = frozenset(
 class TokenState:
     """The live pair of one token during a load, and its one allowed refresh."""
 
+    __slots__ = ("failure", "finished", "lock", "refreshed", "token")
+
     def __init__(self, token: Token) -> None:
         self.token = token
         self.lock = threading.Lock()
         self.refreshed = False
         self.failure: RequestFailed | None = None
+        self.finished = False  # its result was collected (set by the fan-out)
 
 
 @dataclass(frozen=True)

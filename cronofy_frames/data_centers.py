@@ -13,6 +13,7 @@ quote a value only when it cannot be a secret pasted into the wrong column.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ _BY_HOST = {dc.api_host: dc for dc in DATA_CENTERS}
 VALID = ", ".join(_BY_ID)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where a token's requests go, parsed once: ``key`` is the id for the six, else the
     base URL. ``base_url`` is built from the parsed scheme, host and port, never from
@@ -104,7 +105,20 @@ def describe(value: object) -> str:
 
 
 def resolve(value: object) -> Location:
-    """Resolve an id, API host or base URL; ValueError describing the value otherwise."""
+    """Resolve an id, API host or base URL; ValueError describing the value otherwise.
+
+    Tokens of one data center share one ``Location`` (resolved once per distinct text)."""
+    if isinstance(value, str):
+        return _resolve_text(value)
+    return _resolve(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve_text(value: str) -> Location:
+    return _resolve(value)
+
+
+def _resolve(value: object) -> Location:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"data center {describe(value)} is not one of {VALID} (nor a host or URL)")
     if "://" in value:

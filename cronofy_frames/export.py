@@ -215,8 +215,8 @@ def _stream_one(frames: Iterable[pd.DataFrame], name: str, path: Path, fmt: str)
 
 
 def _write_meta(meta: dict[str, Any], folder: Path, fmt: str) -> Path:
-    with atomic_path(folder / META) as tmp:
-        tmp.write_text(json.dumps({**meta, "format": fmt}, indent=2), encoding="utf-8")
+    with atomic_path(folder / META) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        json.dump({**meta, "format": fmt}, fh, indent=1)  # streamed: the roster may be long
     return folder / META
 
 

@@ -306,8 +306,8 @@ def run(
         transport.close()
         if store is not None:
             store.close()
-    frames = collector.frames({t.label: n for n, t in enumerate(token_list)})
-    unfinished = [s.token.label for s in states if id(s) not in fan.finished]
+    frames = collector.frames([t.label for t in token_list])
+    unfinished = [s.token.label for s in states if not s.finished]
     return Snapshot.from_frames(frames, [s.token for s in states], unfinished)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import cronofy_frames as cf
 from cronofy_frames.sandbox import Sandbox
@@ -27,3 +28,20 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         timeout=timeout,
         check=False,
     )
+
+
+def sandbox_files(sb: Sandbox, tmp_path: Path) -> tuple[Path, Path]:
+    """The sandbox's tokens and credentials CSVs, written to tmp_path."""
+    tokens, creds = tmp_path / "tokens.csv", tmp_path / "creds.csv"
+    sb.write_tokens_csv(tokens)
+    sb.write_credentials_csv(creds)
+    return tokens, creds
+
+
+def load_args(
+    sb: Sandbox, tmp_path: Path, out: Path, *extra: str, progress: bool = False
+) -> list[str]:
+    """``load`` arguments for the sandbox's tokens and credentials, written to tmp_path."""
+    tokens, creds = sandbox_files(sb, tmp_path)
+    quiet = [] if progress else ["--no-progress"]
+    return ["load", str(tokens), "--out", str(out), "--credentials", str(creds), *quiet, *extra]

@@ -16,29 +16,7 @@ from cronofy_frames import _collect, sandbox
 from cronofy_frames.cli import main
 from cronofy_frames.runs import PartsFolder
 from cronofy_frames.sandbox import Faults
-from tests.helpers import cli
-
-
-def sandbox_files(sb: sandbox.Sandbox, tmp_path: Path) -> tuple[Path, Path]:
-    tokens, creds = tmp_path / "tokens.csv", tmp_path / "creds.csv"
-    sb.write_tokens_csv(tokens)
-    sb.write_credentials_csv(creds)
-    return tokens, creds
-
-
-def load_args(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> list[str]:
-    """``load`` arguments for the sandbox's tokens and credentials, written to tmp_path."""
-    tokens, creds = sandbox_files(sb, tmp_path)
-    return [
-        "load",
-        str(tokens),
-        "--out",
-        str(out),
-        "--credentials",
-        str(creds),
-        "--no-progress",
-        *extra,
-    ]
+from tests.helpers import cli, load_args
 
 
 def load_into(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> int:

@@ -23,7 +23,7 @@ from cronofy_frames.credentials import tokens_from_csv_text
 from cronofy_frames.loader import LoadOptions
 from cronofy_frames.sandbox import Faults, Sandbox
 from cronofy_frames.sandbox._hostile import bomb
-from tests.helpers import tokens_of
+from tests.helpers import load_args, tokens_of
 from tests.recorder import recording
 
 ACCESS = "tok_abcdefghijklmnopqrstuvwxyz012345"
@@ -202,12 +202,8 @@ def test_an_interrupt_waits_for_the_refresh_in_flight() -> None:
 def test_a_second_ctrl_c_in_the_cli_keeps_the_refreshed_pair(tmp_path: Path) -> None:
     faults = Faults(expired=1.0, refresh_delay=2.0)
     with sandbox.serve(accounts=1, seed=8, rate_limit=None, faults=faults) as sb:
-        sb.write_tokens_csv(tmp_path / "tokens.csv")
-        sb.write_credentials_csv(tmp_path / "creds.csv")
-        args = ["load", str(tmp_path / "tokens.csv"), "--out", str(tmp_path / "out")]
-        args += ["--credentials", str(tmp_path / "creds.csv"), "--no-progress"]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cronofy_frames", *args],
+            [sys.executable, "-m", "cronofy_frames", *load_args(sb, tmp_path, tmp_path / "out")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

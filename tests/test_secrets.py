@@ -25,7 +25,7 @@ from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
 from cronofy_frames.sandbox._state import World
 from cronofy_frames.widgets import LoadPanel, TokenPicker
-from tests.helpers import cli, tokens_of
+from tests.helpers import cli, load_args, tokens_of
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS = Faults(expired=0.4, revoked=0.2, malformed=0.05)
@@ -106,16 +106,7 @@ def test_the_command_line_holds_no_secret_outside_the_refreshed_tokens_file(
     tmp_path: Path,
 ) -> None:
     with sandbox.serve(accounts=30, seed=14, rate_limit=None, faults=FAULTS) as s:
-        s.write_tokens_csv(tmp_path / "tokens.csv")
-        s.write_credentials_csv(tmp_path / "creds.csv")
-        done = cli(
-            "load",
-            str(tmp_path / "tokens.csv"),
-            "--out",
-            str(tmp_path / "out"),
-            "--credentials",
-            str(tmp_path / "creds.csv"),
-        )
+        done = cli(*load_args(s, tmp_path, tmp_path / "out", progress=True))
         health = cli("health", str(tmp_path / "out"))
         secrets = secrets_of(s.world)
     assert done.returncode == 1  # revoked tokens failed

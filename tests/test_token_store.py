@@ -14,7 +14,7 @@ import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
 from cronofy_frames.widgets import LoadPanel, TokenPicker
-from tests.helpers import cli, tokens_of
+from tests.helpers import cli, load_args, tokens_of
 from tests.test_widgets import upload
 
 FAULTS = Faults(expired=0.4)  # refreshes that rotate the refresh token
@@ -28,17 +28,7 @@ def test_a_cli_run_then_a_python_run_and_an_upload_agree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with sandbox.serve(accounts=40, seed=11, rate_limit=None, faults=FAULTS) as sb:
-        sb.write_tokens_csv(tmp_path / "tokens.csv")
-        sb.write_credentials_csv(tmp_path / "creds.csv")
-        first = cli(
-            "load",
-            str(tmp_path / "tokens.csv"),
-            "--out",
-            str(tmp_path / "out"),
-            "--credentials",
-            str(tmp_path / "creds.csv"),
-            "--no-progress",
-        )
+        first = cli(*load_args(sb, tmp_path, tmp_path / "out"))
         assert first.returncode == 0, first.stderr
         rotated = len((tmp_path / "tokens.csv.refreshed.csv").read_text().splitlines()) - 1
         assert rotated > 5
@@ -159,18 +149,8 @@ def test_health_says_retry_for_transient_failures_and_dead_for_permanent(
 def test_the_cli_lists_the_failed_tokens(tmp_path: Path) -> None:
     faults = Faults(revoked=0.2)
     with sandbox.serve(accounts=60, seed=15, rate_limit=None, faults=faults) as sb:
-        sb.write_tokens_csv(tmp_path / "tokens.csv")
-        sb.write_credentials_csv(tmp_path / "creds.csv")
         dead = [a.label for a in sb.accounts if sb.world.is_revoked(a.index)]
-        done = cli(
-            "load",
-            str(tmp_path / "tokens.csv"),
-            "--out",
-            str(tmp_path / "out"),
-            "--credentials",
-            str(tmp_path / "creds.csv"),
-            "--no-progress",
-        )
+        done = cli(*load_args(sb, tmp_path, tmp_path / "out"))
     assert done.returncode == 1
     listing = done.stdout.split("failed tokens:", 1)[1]
     assert all(label in listing for label in dead[:20])
