@@ -204,6 +204,9 @@ def requests_loop(rows: list[Row]) -> tuple[int, int]:
     return done, len(rows) - done
 
 
+REPEATS = 3
+
+
 def cpu_per_token(tokens: int) -> None:
     """Client CPU per token with no latency and no limit, beside the minimal loops."""
     clients: list[tuple[str, Client]] = [
@@ -212,8 +215,17 @@ def cpu_per_token(tokens: int) -> None:
         ("pycronofy loop (2 requests)", lambda s: pycronofy_loop),
         ("cronofy_frames", lambda s: frames_client(s, limited=False)),
     ]
-    runs = [measure(name, tokens, ["--no-rate-limit"], client) for name, client in clients]
-    print(f"\nclient CPU per token, {tokens} tokens, no latency, no rate limit")
+    runs = [
+        min(
+            (measure(name, tokens, ["--no-rate-limit"], client) for _ in range(REPEATS)),
+            key=lambda o: o.cpu,
+        )
+        for name, client in clients
+    ]
+    print(
+        f"\nclient CPU per token, {tokens} tokens, no latency, no rate limit "
+        f"(best of {REPEATS} runs each: the sandbox shares the 2 cores)"
+    )
     base = runs[0].cpu / tokens
     print(
         table(

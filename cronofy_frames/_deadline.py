@@ -2,40 +2,46 @@
 
 A socket timeout bounds each read, not the whole answer: a server that drips one byte
 a second never trips it. ``Deadlines`` is one watchdog thread per load. Each attempt
-is armed when urllib3 hands it a connection (``DeadlinePool._make_request``) and
-disarmed when its body has been read or the attempt failed; an attempt still armed at
-its deadline has its socket shut down, so the blocked read returns at once and the
+is armed when urllib3 hands it a connection (``_Armed._make_request``) and disarmed
+when its body has been read or the attempt failed; an attempt still armed past its
+deadline has its socket shut down, so the blocked read returns at once and the
 attempt fails as a timeout.
 
-    worker thread                          watchdog thread
-    arm(conn, now + timeout) ─────────────> heap of (deadline, attempt)
-    ... reads headers and body ...          waits for the earliest deadline
-    disarm()                                past it and still armed: shutdown(socket)
+    worker thread (its own slot and lock)     watchdog thread
+    arm(conn): slot = conn, now + timeout      every CHECK of the timeout (at most 1 s):
+    ... reads headers and body ...             each slot armed and past its deadline:
+    disarm(): slot ends                        shutdown(socket)
+
+Each thread writes only its own slot, under a lock no other worker takes, so arming
+costs no contention however many threads run; an attempt is cut at most ``CHECK`` of
+the timeout (and never more than a second) after its deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 __all__ = ["Deadlines", "pool_classes"]
 
+CHECK = 0.1  # the watchdog looks every tenth of the timeout (and at least every second)
 
-@dataclass(order=True)
-class _Attempt:
-    deadline: float
-    seq: int
-    conn: Any = field(compare=False)
-    expired: bool = field(default=False, compare=False)
-    armed: bool = field(default=True, compare=False)
+
+class _Slot:
+    """One worker thread's current attempt."""
+
+    __slots__ = ("conn", "cut", "deadline", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conn: Any = None  # None: no attempt under way
+        self.deadline = 0.0
+        self.cut = False  # the watchdog ended the thread's last attempt
 
 
 class Deadlines:
@@ -43,64 +49,58 @@ class Deadlines:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._heap: list[_Attempt] = []
-        self._seq = itertools.count()
-        self._cond = threading.Condition()
+        self._slots: list[_Slot] = []
+        self._lock = threading.Lock()
         self._local = threading.local()
-        self._closed = False
+        self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
     def arm(self, conn: Any) -> None:
         """Start this thread's attempt on ``conn``: it must end within ``seconds``."""
-        self.disarm()
-        self._local.cut = False
-        attempt = _Attempt(time.monotonic() + self.seconds, next(self._seq), conn)
-        self._local.attempt = attempt
-        with self._cond:
-            while self._heap and not self._heap[0].armed:  # ended attempts: dropped here
-                heapq.heappop(self._heap)
-            first = not self._heap or attempt < self._heap[0]
-            heapq.heappush(self._heap, attempt)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._watch, name="cronofy-deadlines", daemon=True
-                )
-                self._thread.start()
-            elif first:
-                self._cond.notify()
+        slot = self._slot()
+        with slot.lock:
+            slot.conn, slot.deadline, slot.cut = conn, time.monotonic() + self.seconds, False
 
     def disarm(self) -> bool:
         """End this thread's attempt; True if the watchdog cut off the thread's last one."""
-        attempt: _Attempt | None = getattr(self._local, "attempt", None)
-        if attempt is not None:
-            self._local.attempt = None
-            with self._cond:  # never while the watchdog is cutting it
-                attempt.armed = False
-            self._local.cut = attempt.expired
-        return bool(getattr(self._local, "cut", False))
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is None:
+            return False
+        with slot.lock:
+            slot.conn = None
+            return slot.cut
 
     def close(self) -> None:
         """Stop the watchdog thread."""
-        with self._cond:
-            self._closed = True
-            self._heap.clear()
-            self._cond.notify()
+        self._closed.set()
+
+    def _slot(self) -> _Slot:
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is None:
+            slot = self._local.slot = _Slot()
+            with self._lock:
+                self._slots.append(slot)
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._watch, name="cronofy-deadlines", daemon=True
+                    )
+                    self._thread.start()
+        return slot
 
     def _watch(self) -> None:
-        with self._cond:
-            while not self._closed:
-                now = time.monotonic()
-                while self._heap and (self._heap[0].deadline <= now or not self._heap[0].armed):
-                    _cut(heapq.heappop(self._heap))
-                wait = self._heap[0].deadline - now if self._heap else None
-                self._cond.wait(wait)
+        while not self._closed.wait(min(1.0, self.seconds * CHECK)):
+            now = time.monotonic()
+            with self._lock:
+                slots = list(self._slots)
+            for slot in slots:
+                with slot.lock:
+                    if slot.conn is not None and slot.deadline <= now:
+                        _cut(slot.conn)
+                        slot.conn, slot.cut = None, True
 
 
-def _cut(attempt: _Attempt) -> None:
-    if not attempt.armed:
-        return
-    attempt.expired = True
-    sock = getattr(attempt.conn, "sock", None)
+def _cut(conn: Any) -> None:
+    sock = getattr(conn, "sock", None)
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

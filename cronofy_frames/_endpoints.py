@@ -62,7 +62,7 @@ class Stamp(TypedDict):
 
     token_label: str
     data_center: str
-    fetched_at: pd.Timestamp
+    fetched_at: int | pd.Timestamp  # nanoseconds since the epoch, UTC, as rows are made
 
 
 class ProfileRecord(ProfileRow, Stamp):

@@ -17,8 +17,6 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-import pandas as pd
-
 from ._endpoints import (
     AccountRecord,
     CalendarRecord,
@@ -78,8 +76,9 @@ class Result:
         return bool(self.rows.errors)
 
 
-def _now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
+def _now() -> int:
+    """Now, in nanoseconds since the epoch (UTC): ``schema.to_frame`` makes it a time."""
+    return time.time_ns()
 
 
 class TokenRunner:

@@ -19,7 +19,7 @@ import time
 from http import HTTPStatus
 from typing import Any
 
-import requests
+import urllib3
 
 __all__ = [
     "BodyTooLarge",
@@ -38,18 +38,18 @@ class BodyTooLarge(Exception):
         self.cap = cap
 
 
-def read_body(response: requests.Response, cap: int) -> bytes:
+def read_body(response: urllib3.BaseHTTPResponse, cap: int) -> bytes:
     """The decoded body of a streamed response, at most ``cap`` bytes; ``BodyTooLarge``
     past that (the connection is then closed, not reused)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:  # declared too large: refused unread
         response.close()
         raise BodyTooLarge(cap)
-    body = response.raw.read(cap + 1, decode_content=True)  # decoded, never past cap + 1
+    body = response.read(cap + 1, decode_content=True)  # decoded, never past cap + 1
     if len(body) > cap:
-        response.raw.close()
+        response.close()
         raise BodyTooLarge(cap)
-    response.raw.release_conn()  # the whole body was read: the connection is reused
+    response.release_conn()  # the whole body was read: the connection is reused
     return body
 
 

@@ -6,8 +6,10 @@
   Bearer header. The standard proxy variables are read once per data center and
   passed explicitly with each request.
 - Redirects are never followed: a 3xx is an error of its own (``bad_response``).
-- Requests go straight to the data center's adapter (``Transport._send``): no cookie
-  jar, hooks or per-request merging of ``requests.Session``, which also halves the CPU.
+- Each thread's session and its adapter per data center set up the connection pool as
+  requests would (TLS verification, certificate bundle, proxy); requests then go
+  straight to that urllib3 pool (``Transport._send``): no cookie jar, hooks or
+  per-request merging of ``requests.Session``, which also more than halves the CPU.
 - Every attempt has a total deadline of ``timeout`` seconds (``_deadline``), however
   slowly the server drips its answer, and every body a size cap (``_http``).
 - Every request, and every retry, first takes a slot from its data center's
@@ -31,12 +33,12 @@ import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
 from . import _config
@@ -171,6 +173,18 @@ class _Adapter(HTTPAdapter):
         return manager
 
 
+class Route(NamedTuple):
+    """One thread's way to one data center: the connection pool (TLS verification,
+    certificate bundle and proxy as requests sets them up), the prefix of every URL sent
+    on it (the full base URL through an HTTP proxy, else nothing), the retry policy and
+    the headers every request carries."""
+
+    pool: HTTPConnectionPool
+    prefix: str
+    retries: Retry
+    headers: dict[str, str]
+
+
 RateLimits = RateLimit | Mapping[str, RateLimit] | None
 
 
@@ -196,6 +210,7 @@ class Transport:
         self.rate_limits = rate_limits
         self.stop = stop or threading.Event()
         self.deadlines = Deadlines(config.timeout)
+        self._timeout = urllib3.Timeout(connect=config.timeout, read=config.timeout)
         self.refresher = Refresher(
             credentials, self._post_token, self._throttle, config.retries, on_refresh
         )
@@ -208,6 +223,8 @@ class Transport:
 
     def limiter(self, key: str) -> RateLimiter | None:
         """The data center's limiter (shared by every thread), None when unlimited."""
+        if key in self._limiters:  # the common case, without the lock (dict reads are atomic)
+            return self._limiters[key]
         with self._lock:
             if key not in self._limiters:
                 limit = self.rate_limits
@@ -241,6 +258,8 @@ class Transport:
             session.trust_env = False  # no ~/.netrc, no per-request environment lookups
             session.verify = self.verify
             session.headers["User-Agent"] = USER_AGENT
+            for implied in ("Connection", "Accept"):  # keep-alive and */* are HTTP/1.1's own
+                session.headers.pop(implied, None)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -294,9 +313,9 @@ class Transport:
         with self._slot(token), self._attempt(f"GET {path}", path, self.config.retries + 1):
             response = self._send(token, "GET", path, f"Bearer {token.access_token}")
             limiter = self.limiter(token.data_center)
-            if limiter is not None and response.status_code != 429:
+            if limiter is not None and response.status != 429:
                 limiter.calm()
-            return response.status_code, attempts(response), self._body(response)
+            return response.status, attempts(response), self._body(response)
 
     def _post_token(self, token: Token, body: dict[str, str]) -> TokenAnswer:
         """One POST /oauth/token (never redirected, never retried here)."""
@@ -306,35 +325,56 @@ class Transport:
                 response.headers.get("Retry-After"), self.config.retry_after_max
             )
             payload = decode_json(self._body(response))
-            return TokenAnswer(response.status_code, retry_after, payload)
+            return TokenAnswer(response.status, retry_after, payload)
 
     def _send(
         self, token: Token, method: str, path: str, bearer: str | None, body: bytes | None = None
-    ) -> requests.Response:
-        """One request (and its retries) through the adapter of the token's data center,
-        built from parts this module made: the URL from the parsed data center, the
-        session's headers and the Authorization or JSON body. No cookie jar, hooks,
-        environment or redirect machinery of ``requests.Session`` is involved."""
-        session = self.session(token)
-        request = requests.PreparedRequest()
-        request.method, request.url, request.body = method, token.base_url + path, body
-        request.headers = CaseInsensitiveDict(session.headers)  # type: ignore[arg-type]
+    ) -> urllib3.BaseHTTPResponse:
+        """One request (and its retries) on this thread's connection pool for the token's
+        data center, built from parts this module made: the URL from the parsed data
+        center, the session's headers and the Authorization or JSON body. No cookie jar,
+        hooks, environment or redirect machinery is involved."""
+        route = self._route(token)
+        headers = dict(route.headers)
         if bearer is not None:
-            request.headers["Authorization"] = bearer
+            headers["Authorization"] = bearer
         if body is not None:
-            request.headers["Content-Type"] = "application/json"
-            request.headers["Content-Length"] = str(len(body))
-        request.hooks = {"response": []}
-        adapter = session.get_adapter(request.url)
-        return adapter.send(
-            request,
-            stream=True,
-            timeout=self.config.timeout,
-            verify=self.verify,
-            proxies=self.proxies(token),
+            headers["Content-Type"] = "application/json"
+        return route.pool.urlopen(
+            method,
+            route.prefix + path,
+            body=body,
+            headers=headers,
+            retries=route.retries,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+            decode_content=False,
+            timeout=self._timeout,
         )
 
-    def _body(self, response: requests.Response) -> bytes:
+    def _route(self, token: Token) -> Route:
+        """This thread's way to the token's data center, set up once by the session's
+        adapter exactly as requests would (see ``Route``)."""
+        routes: dict[str, Route] = self._local.__dict__.setdefault("routes", {})
+        route = routes.get(token.data_center)
+        if route is None:
+            probe = requests.PreparedRequest()
+            probe.prepare(method="GET", url=token.base_url + "/")
+            adapter = self.session(token).get_adapter(token.base_url + "/")
+            assert isinstance(adapter, HTTPAdapter)  # mounted by session()
+            proxies = self.proxies(token)
+            pool = cast(
+                HTTPConnectionPool,
+                adapter.get_connection_with_tls_context(probe, self.verify, proxies),
+            )
+            adapter.cert_verify(pool, token.base_url + "/", self.verify, None)  # type: ignore[no-untyped-call]
+            prefix = "" if adapter.request_url(probe, proxies) == "/" else token.base_url
+            headers = {str(k): str(v) for k, v in self.session(token).headers.items()}
+            route = routes[token.data_center] = Route(pool, prefix, adapter.max_retries, headers)
+        return route
+
+    def _body(self, response: urllib3.BaseHTTPResponse) -> bytes:
         try:
             return read_body(response, self.config.max_response_bytes)
         finally:
@@ -392,9 +432,9 @@ def _ca_bundle() -> bool | str:
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
-def attempts(response: requests.Response) -> int:
+def attempts(response: urllib3.BaseHTTPResponse) -> int:
     """How many attempts urllib3 made to get this response."""
-    retries = getattr(response.raw, "retries", None)
+    retries = getattr(response, "retries", None)
     return len(retries.history) + 1 if retries is not None else 1
 
 
@@ -407,7 +447,9 @@ def transport_failure(
     cut socket raised). ``kind`` overrides the kind (``refresh_failed`` for the token
     endpoint) but not the detail.
     """
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    reason = getattr(exc, "reason", None) or (
+        getattr(exc.args[0], "reason", None) if exc.args else None
+    )
     refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError too
     timed_out = cut or (
         not refused

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._exceptions import ERROR_KINDS
@@ -98,11 +99,18 @@ def to_frame(schema: Schema, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def _column(values: list[Any], dtype: Any) -> pd.Series:
-    if dtype is UTC:  # DatetimeIndex converts Timestamps ten times faster than Series
-        index: pd.DatetimeIndex = pd.DatetimeIndex(values, tz="UTC").astype(UTC)
-        return pd.Series(index)
+    if dtype is UTC:
+        return pd.Series(_utc(values))
     series: pd.Series = pd.Series(values, dtype=dtype)
     return series
+
+
+def _utc(values: list[Any]) -> pd.Index:
+    """Times as UTC: nanoseconds since the epoch (as the loader stamps rows, converted in
+    one step) or anything ``DatetimeIndex`` takes (ten times faster than ``Series``)."""
+    if values and all(type(v) is int for v in values):
+        return pd.DatetimeIndex(np.array(values, dtype="datetime64[ns]")).tz_localize("UTC")
+    return pd.DatetimeIndex(values, tz="UTC").astype(UTC)
 
 
 def empty(schema: Schema) -> pd.DataFrame:
