@@ -1,8 +1,9 @@
 """Running one token's requests, and fanning out over many tokens by data center.
 
-Each data center is a lane with its own ``max_workers`` threads, so a data center that
-waits on its rate limit, or fails, never holds up another, and each thread keeps one
-connection to one data center. Results stream
+Each data center is a lane with its own threads (one at first, growing to
+``max_workers`` while answers are slow), so a data center that waits on its rate
+limit, or fails, never holds up another, and each thread keeps one connection to one
+data center. Results stream
 back in the order they finish; ``KeyboardInterrupt`` stops the run within a couple of
 seconds and leaves the unfinished tokens listed.
 """
@@ -37,6 +38,7 @@ FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint
 NO_USERINFO = frozenset({"payment_required", "forbidden", "not_found"})  # 402, 403, 404
 POLL_SECONDS = 0.25  # how often the progress bar and an interrupt are looked at
 GRACE_SECONDS = 1.0  # after an interrupt, how long requests in flight may still finish
+SLOW_SECONDS = 0.01  # a token slower than this adds a worker to its lane
 
 
 @dataclass(frozen=True)
@@ -243,16 +245,12 @@ class FanOut:
             queue.SimpleQueue()
         )  # None: a worker ended
         self._alive = 0
+        self._workers: dict[str, int] = dict.fromkeys(self.lanes, 0)
+        self._lock = threading.Lock()
 
     def __iter__(self) -> Generator[Result, None, None]:
-        workers = [
-            threading.Thread(target=self._work, args=(lane,), name=f"cronofy-{n}-{i}")
-            for n, lane in enumerate(self.lanes)
-            for i in range(min(self.max_workers, len(self.lanes[lane])))
-        ]
-        self._alive = len(workers)
-        for worker in workers:
-            worker.start()
+        for lane in self.lanes:
+            self._grow(lane)
         try:
             yield from self._drain(None)
         except KeyboardInterrupt:
@@ -263,8 +261,21 @@ class FanOut:
             self.stop.set()
             self.progress.close()
 
+    def _grow(self, lane: str) -> None:
+        """One more worker for ``lane``, unless it has ``max_workers`` or no tokens left."""
+        with self._lock:
+            busy = self._workers[lane]
+            if busy >= self.max_workers or not self.lanes[lane] or self.stop.is_set():
+                return
+            self._workers[lane], self._alive = busy + 1, self._alive + 1
+        name = f"cronofy-{lane.rsplit(':', 1)[-1]}-{busy}"
+        threading.Thread(target=self._work, args=(lane,), name=name).start()
+
     def _work(self, lane: str) -> None:
-        """One worker of a lane: its tokens one by one until none is left or the stop."""
+        """One worker of a lane: its tokens one by one until none is left or the stop.
+        A token that took longer than ``SLOW_SECONDS`` (latency, or a rate-limit wait)
+        adds a worker, so a lane grows to ``max_workers`` within a few round trips while
+        fast answers keep it small (fewer threads fighting over the GIL)."""
         tokens = self.lanes[lane]
         try:
             while not self.stop.is_set():
@@ -272,7 +283,10 @@ class FanOut:
                     state = tokens.popleft()
                 except IndexError:
                     return
+                began = time.perf_counter()
                 self._results.put(self.runner(state))
+                if time.perf_counter() - began > SLOW_SECONDS:
+                    self._grow(lane)
         except Interrupted:
             return  # stopped while waiting: the token stays unfinished
         finally:
@@ -291,7 +305,8 @@ class FanOut:
             except queue.Empty:
                 continue
             if result is None:
-                self._alive -= 1
+                with self._lock:
+                    self._alive -= 1
             else:
                 yield self._finish(result)
 
