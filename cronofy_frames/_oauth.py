@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ._exceptions import RequestFailed
 from ._http import phrase
-from .credentials import ClientCredentials, Token
+from .credentials import ClientCredentials, Token, header_safe
 
 __all__ = ["ENDPOINT", "KeptRefresh", "Refresher", "TokenAnswer", "TokenState"]
 
@@ -245,13 +245,7 @@ class KeptRefresh(RequestFailed):
 
 def usable(value: object) -> bool:
     """Whether a token from the answer can be stored and sent in an HTTP header."""
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= 4096
-        and value.isascii()
-        and value.isprintable()
-        and not any(c.isspace() for c in value)
-    )
+    return isinstance(value, str) and 0 < len(value) <= 4096 and header_safe(value)
 
 
 def _what_is_wrong(access: object, refresh: object, payload: object) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "check_unique",
     "credentials_from_csv",
     "credentials_from_env",
+    "header_safe",
     "normalize_credentials",
     "read_csv_file",
     "tokens_from_csv_text",
@@ -58,9 +59,14 @@ def _clean_secret(value: object, what: str) -> str:
         raise ValueError(f"{what} is empty")
     if not text.isascii():
         raise ValueError(f"{what} has non-ASCII characters: it cannot be sent in an HTTP header")
-    if any(c.isspace() for c in text) or not text.isprintable():
+    if not header_safe(text):
         raise ValueError(f"{what} contains white space or control characters")
     return text
+
+
+def header_safe(text: str) -> bool:
+    """Whether ``text`` can go into an HTTP header as it is: printable ASCII, no space."""
+    return text.isascii() and text.isprintable() and not any(c.isspace() for c in text)
 
 
 @dataclass(frozen=True, slots=True)  # slots: 50,000 tokens cost a third less memory
