@@ -21,7 +21,13 @@ from .credentials import (
 )
 from .data_centers import DATA_CENTERS, DataCenter
 from .diff import SnapshotDiff, diff
-from .health import HealthReport, connection_health, plot_connections, scope_audit
+from .health import (
+    HealthReport,
+    UndocumentedScopeWarning,
+    connection_health,
+    plot_connections,
+    scope_audit,
+)
 from .loader import (
     LoadOptions,
     LoadWarning,
@@ -38,8 +44,10 @@ from .token_store import (
     tokens_from_csv,
     tokens_to_csv,
 )
+from .vocabulary import ACCESS_MODES, access_mode
 
 __all__ = [
+    "ACCESS_MODES",
     "DATA_CENTERS",
     "ERROR_KINDS",
     "ClientCredentials",
@@ -56,7 +64,9 @@ __all__ = [
     "Snapshot",
     "SnapshotDiff",
     "Token",
+    "UndocumentedScopeWarning",
     "__version__",
+    "access_mode",
     "connection_health",
     "credentials_from_csv",
     "credentials_from_env",

@@ -33,7 +33,8 @@ class ProfileRow(TypedDict):
 
 
 class AccountRow(TypedDict):
-    """GET /v1/account: the account object and ``sub``."""
+    """GET /v1/account (the account object and ``sub``) or the same from /v1/userinfo,
+    with the account's type and where its scope came from."""
 
     account_id: str | None
     sub: str | None
@@ -41,6 +42,20 @@ class AccountRow(TypedDict):
     name: str | None
     scope: str | None
     default_tzid: str | None
+    account_type: str | None  # ``cronofy.type`` verbatim; ``account`` from /v1/account
+    scope_source: str  # ``account`` or ``userinfo``
+    domain: str | None  # a service account's domain
+    delegated_scope: str | None  # a service account's delegated scope
+
+
+class ConferencingRow(TypedDict):
+    """One entry of ``cronofy.data.conferencing_profiles`` in GET /v1/userinfo."""
+
+    provider_name: str | None
+    profile_id: str | None
+    profile_name: str | None
+    profile_connected: bool | None
+    profile_relink_url: str | None
 
 
 class CalendarRow(TypedDict):
@@ -67,6 +82,13 @@ class Stamp(TypedDict):
 
 class ProfileRecord(ProfileRow, Stamp):
     """A row of the profiles frame."""
+
+    account_id: str | None
+    access_mode: str
+
+
+class ConferencingRecord(ConferencingRow, Stamp):
+    """A row of the conferencing frame."""
 
     account_id: str | None
 
@@ -97,6 +119,7 @@ class UserInfo(TypedDict):
     account: AccountRow
     profiles: list[ProfileRow]
     calendars: list[CalendarRow]
+    conferencing: list[ConferencingRow]
 
 
 def text(value: object) -> str | None:
@@ -153,6 +176,10 @@ def parse_account(payload: Any) -> AccountRow:
         name=text(account.get("name")),
         scope=text(account.get("scope")),
         default_tzid=text(account.get("default_tzid")),
+        account_type="account",
+        scope_source="account",
+        domain=None,
+        delegated_scope=None,
     )
 
 
@@ -184,31 +211,71 @@ def parse_calendar(profile_id: str | None, entry: dict[str, Any]) -> CalendarRow
 
 
 def parse_userinfo(payload: Any) -> UserInfo:
-    """The OpenID-style userinfo body as account, profile and calendar rows.
+    """The OpenID-style userinfo body as account, profile, calendar and conferencing rows.
 
     ``sub`` is the account id and ``zoneinfo`` the default time zone; ``email`` and
-    ``name`` are optional; the scope is ``cronofy.data.authorization.scope``.
+    ``name`` are optional; the scope is ``cronofy.data.authorization.scope``. Any
+    ``cronofy.type`` is kept verbatim; an account that is not a plain ``account`` (a
+    service account, say) may have no ``profiles`` at all: it then has none.
     """
     data = payload.get("cronofy.data") if isinstance(payload, dict) else None
     if not isinstance(data, dict) or not isinstance(payload.get("sub"), str):
         raise _bad(USERINFO, "the body has no 'sub' and 'cronofy.data'")
-    authorization = data.get("authorization")
-    scope = authorization.get("scope") if isinstance(authorization, dict) else None
+    account_type = text(payload.get("cronofy.type"))
+    if "profiles" not in data and account_type not in (None, "account"):
+        data = {**data, "profiles": []}
     profiles = parse_profiles(data, USERINFO)
     calendars = [
         parse_calendar(row["profile_id"], cal)
         for row, entry in zip(profiles, data["profiles"], strict=True)
         for cal in _calendar_list(entry)
     ]
-    account = AccountRow(
+    return UserInfo(
+        account=_userinfo_account(payload, data, account_type),
+        profiles=profiles,
+        calendars=calendars,
+        conferencing=parse_conferencing(data.get("conferencing_profiles")),
+    )
+
+
+def _userinfo_account(
+    payload: dict[str, Any], data: dict[str, Any], account_type: str | None
+) -> AccountRow:
+    authorization = _object(data.get("authorization"))
+    return AccountRow(
         account_id=payload["sub"],
         sub=payload["sub"],
         email=text(payload.get("email")),
         name=text(payload.get("name")),
-        scope=text(scope),
+        scope=text(authorization.get("scope")),
         default_tzid=text(payload.get("zoneinfo")),
+        account_type=account_type,
+        scope_source="userinfo",
+        domain=text(_object(data.get("service_account")).get("domain")),
+        delegated_scope=text(authorization.get("delegated_scope")),
     )
-    return UserInfo(account=account, profiles=profiles, calendars=calendars)
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def parse_conferencing(entries: object) -> list[ConferencingRow]:
+    """Conferencing profiles (Zoom, GoTo ...) as rows. Optional beside the calendar
+    profiles, so anything that is not a list of objects is no conferencing profile."""
+    if not isinstance(entries, list):
+        return []
+    return [
+        ConferencingRow(
+            provider_name=text(e.get("provider_name")),
+            profile_id=text(e.get("profile_id")),
+            profile_name=text(e.get("profile_name")),
+            profile_connected=flag(e.get("profile_connected")),
+            profile_relink_url=text(e.get("profile_relink_url")) or None,
+        )
+        for e in entries
+        if isinstance(e, dict)
+    ]
 
 
 def _calendar_list(entry: dict[str, Any]) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "payment_required",  # 402: the plan lacks the feature
     "locked",  # 423: the account's credentials are unavailable
     "not_found",  # 404
+    "unprocessable",  # 422: the request was refused as invalid (its field keys are named)
     "rate_limited",  # 429 after every retry
     "server_error",  # 5xx after every retry
     "timeout",  # no answer within the timeout, after every retry

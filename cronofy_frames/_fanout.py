@@ -20,9 +20,12 @@ from typing import Literal
 
 from ._endpoints import (
     AccountRecord,
+    AccountRow,
     CalendarRecord,
+    ConferencingRecord,
     ErrorRecord,
     ProfileRecord,
+    ProfileRow,
     Stamp,
     fetch_account,
     fetch_profiles,
@@ -32,6 +35,7 @@ from ._exceptions import RequestFailed
 from ._oauth import TokenState
 from ._ratelimit import Interrupted
 from ._transport import Transport
+from .vocabulary import access_mode, shorthands
 
 Endpoints = Literal["auto", "documented"]
 FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint would fail too
@@ -48,6 +52,7 @@ class Want:
     profiles: bool
     accounts: bool
     endpoints: Endpoints = "auto"
+    exact_scopes: bool = False  # after userinfo, GET /v1/account when the scope is a shorthand
 
     @property
     def userinfo(self) -> bool:
@@ -62,6 +67,7 @@ class Rows:
     profiles: list[ProfileRecord] = field(default_factory=list)
     accounts: list[AccountRecord] = field(default_factory=list)
     calendars: list[CalendarRecord] = field(default_factory=list)
+    conferencing: list[ConferencingRecord] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
 
 
@@ -123,22 +129,36 @@ class TokenRunner:
 
     def _userinfo(self, result: Result) -> None:
         info = fetch_userinfo(self.transport, result.state)
-        stamp, account_id = _stamp(result.state), info["account"]["account_id"]
+        stamp, account = _stamp(result.state), info["account"]
+        account_id, rows = account["account_id"], result.rows
         if self.want.accounts:
-            result.rows.accounts.append(AccountRecord(**stamp, **info["account"]))
-        result.rows.profiles += [
-            ProfileRecord(**stamp, **p, account_id=account_id) for p in info["profiles"]
-        ]
-        result.rows.calendars += [
+            rows.accounts.append(AccountRecord(**stamp, **self._exact(result, account)))
+        rows.profiles += _profile_records(stamp, info["profiles"], account)
+        rows.calendars += [
             CalendarRecord(**stamp, **c, account_id=account_id) for c in info["calendars"]
         ]
+        rows.conferencing += [
+            ConferencingRecord(**stamp, **c, account_id=account_id) for c in info["conferencing"]
+        ]
+
+    def _exact(self, result: Result, account: AccountRow) -> AccountRow:
+        """With ``exact_scopes``, the fine-grained scope of /v1/account in place of a
+        userinfo scope holding a shorthand (one more request, for those tokens only).
+        If that request fails, the userinfo scope stays and the failure is an error row."""
+        if not (self.want.exact_scopes and shorthands(account["scope"])):
+            return account
+        try:
+            exact = fetch_account(self.transport, result.state)
+        except RequestFailed as failure:
+            _error(result, failure)
+            return account
+        return AccountRow(**{**account, "scope": exact["scope"], "scope_source": "account"})
 
     def _documented(self, result: Result) -> None:
-        state, account_id = result.state, None
+        state, account = result.state, None
         try:
             if self.want.accounts or self.want.profiles:
                 account = fetch_account(self.transport, state)
-                account_id = account["account_id"]
                 if self.want.accounts:
                     result.rows.accounts.append(AccountRecord(**_stamp(state), **account))
         except RequestFailed as failure:
@@ -147,13 +167,29 @@ class TokenRunner:
                 return
         if self.want.profiles:
             try:
-                stamp = _stamp(state)
-                result.rows.profiles += [
-                    ProfileRecord(**stamp, **p, account_id=account_id)
-                    for p in fetch_profiles(self.transport, state)
-                ]
+                profiles = fetch_profiles(self.transport, state)
+                result.rows.profiles += _profile_records(_stamp(state), profiles, account)
             except RequestFailed as failure:
                 _error(result, failure)
+
+
+def _profile_records(
+    stamp: Stamp, profiles: list[ProfileRow], account: AccountRow | None
+) -> list[ProfileRecord]:
+    """Profile rows with their account id and access mode."""
+    account_id = account["account_id"] if account else None
+    account_type = account["account_type"] if account else None
+    return [
+        ProfileRecord(
+            **stamp,
+            **p,
+            account_id=account_id,
+            access_mode=access_mode(
+                p["provider_name"], p["provider_service"], account_type, account_id
+            ),
+        )
+        for p in profiles
+    ]
 
 
 def _stamp(state: TokenState) -> Stamp:

@@ -7,7 +7,9 @@
 - ``Retry-After``, from a GET or from the token endpoint, is one number of seconds in
   ``[0, cap]`` or ``None``: negative, ``nan``, ``inf``, huge and garbage values included.
 - Nothing that comes from the server (reason phrase, content type, body text) is ever
-  put into a message: a proxy can echo a secret into any of them.
+  put into a message: a proxy can echo a secret into any of them. The one exception,
+  the field names and error keys of a 422, pass only as short lowercase identifiers
+  that are no part of the token's secrets.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import re
 import time
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -24,6 +28,7 @@ import urllib3
 __all__ = [
     "BodyTooLarge",
     "decode_json",
+    "error_keys",
     "phrase",
     "read_body",
     "retry_after_seconds",
@@ -63,6 +68,37 @@ def decode_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, RecursionError, MemoryError):
         return None
+
+
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_.]{0,39}")
+
+
+def error_keys(payload: Any, secrets: Iterable[str]) -> list[str]:
+    """``field: key`` of a 422 body ``{"errors": {field: [{"key", "description"}]}}``,
+    sorted; only names that are short lowercase identifiers and no part of a secret."""
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if not isinstance(errors, dict):
+        return []
+    hidden = [s for s in secrets if s]
+
+    def safe(name: object) -> bool:
+        return (
+            isinstance(name, str)
+            and IDENTIFIER.fullmatch(name) is not None
+            and not any(name in s for s in hidden)
+        )
+
+    found = set()
+    for field, entries in list(errors.items())[:20]:
+        if not safe(field):
+            continue
+        keys = (
+            [e.get("key") for e in entries if isinstance(e, dict)]
+            if isinstance(entries, list)
+            else []
+        )
+        found |= {f"{field}: {key}" for key in keys[:5] if safe(key)} or {field}
+    return sorted(found)
 
 
 def retry_after_seconds(value: str | None, cap: float) -> float | None:

@@ -47,6 +47,7 @@ from ._exceptions import RequestFailed
 from ._http import (
     BodyTooLarge,
     decode_json,
+    error_keys,
     phrase,
     read_body,
     retry_after_seconds,
@@ -65,6 +66,7 @@ KIND_BY_STATUS = {
     402: "payment_required",
     403: "forbidden",
     404: "not_found",
+    422: "unprocessable",
     423: "locked",
     429: "rate_limited",
 }
@@ -305,8 +307,9 @@ class Transport:
         used = state.token
         status, tries, body = self._get(used, path)
         if status == 401:
-            status, tries, body = self._get(self.refresher.refreshed(state, used, path), path)
-        return decode(status, body, path, tries)
+            used = self.refresher.refreshed(state, used, path)
+            status, tries, body = self._get(used, path)
+        return decode(status, body, path, tries, (used.access_token, used.refresh_token or ""))
 
     def _get(self, token: Token, path: str) -> tuple[int, int, bytes]:
         """(status, attempts, body) of one GET with its retries."""
@@ -467,15 +470,23 @@ def transport_failure(
     )
 
 
-def decode(status: int, body: bytes, path: str, tries: int) -> Any:
+def _detail(status: int, body: bytes, secrets: tuple[str, ...]) -> str:
+    if 300 <= status < 400:
+        return " (not followed)"
+    if status == 422:
+        keys = error_keys(decode_json(body), secrets)
+        return f" ({'; '.join(keys)})" if keys else ""
+    return ""
+
+
+def decode(status: int, body: bytes, path: str, tries: int, secrets: tuple[str, ...] = ()) -> Any:
     """The JSON body of a 200, or a ``RequestFailed`` whose kind follows the status
-    (a 3xx, never followed, is ``bad_response``)."""
+    (a 3xx, never followed, is ``bad_response``; a 422 names its field keys)."""
     if status != 200:
         kind = KIND_BY_STATUS.get(status, "server_error" if status >= 500 else "bad_response")
         raise RequestFailed(
             kind,
-            f"GET {path}: HTTP {status} {phrase(status)}".rstrip()
-            + (" (not followed)" if 300 <= status < 400 else ""),
+            f"GET {path}: HTTP {status} {phrase(status)}".rstrip() + _detail(status, body, secrets),
             endpoint=path,
             status_code=status,
             attempts=tries,

@@ -12,6 +12,7 @@ import re
 import signal
 import sys
 import unicodedata
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -22,7 +23,7 @@ from . import RateLimit
 from .credentials import ClientCredentials, Token, credentials_from_csv
 from .diff import diff
 from .export import FORMATS
-from .health import connection_health, scope_audit
+from .health import UndocumentedScopeWarning, connection_health, scope_audit
 from .loader import LoadOptions, load, read_snapshot
 from .runs import RunOutcome, Tally, load_to_folder
 from .token_store import check_private_file, read_tokens, refreshed_path
@@ -156,6 +157,12 @@ def _load_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: one /v1/userinfo request per token where allowed (default)",
     )
+    p.add_argument(
+        "--exact-scopes",
+        action="store_true",
+        help="with auto: also GET /v1/account for tokens whose userinfo scope is a "
+        "simplified scope (read_write ...), so the scope column is fine-grained",
+    )
     p.add_argument("--format", choices=FORMATS, default="csv", help="file format (default csv)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -179,6 +186,7 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         errors="ignore",
         rate_limits=None if args.no_rate_limit else limit,
         endpoints=args.endpoints,
+        exact_scopes=args.exact_scopes,
     )
 
 
@@ -264,6 +272,7 @@ def summary(tokens: int, tally: Tally, errors: pd.DataFrame) -> str:
             f"profiles      {t.profiles} ({t.disconnected} disconnected, "
             f"{t.syncing} in initial sync)",
             f"calendars     {t.calendars}",
+            f"conferencing  {t.conferencing}",
             f"errors        {by_kind}",
         ]
     )
@@ -287,15 +296,34 @@ def health_command(argv: Sequence[str]) -> int:
     args = p.parse_args(argv)
     try:
         snap = read_snapshot(args.folder)
-        audit = scope_audit(snap, args.scopes) if args.scopes else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UndocumentedScopeWarning)
+            audit = scope_audit(snap, args.scopes) if args.scopes else None
     except (ValueError, OSError) as exc:
         return _fail(exc)
+    for warning in caught:
+        say(f"warning: {warning.message}", file=sys.stderr)
     report = connection_health(snap)
     say(report)
     if audit is not None:
         say(f"\naccounts lacking a scope ({len(audit)}):")
-        say(audit[["token_label", "account_id", "missing"]].to_string(index=False))
+        for line in scope_lines(audit):
+            say(line)
     return 1 if (report.tokens["status"] != "ok").any() else 0
+
+
+def scope_lines(audit: pd.DataFrame) -> list[str]:
+    """The scope audit as lines, in its order (missing first, then by label), unpadded:
+    label, account id, then what is missing or which shorthand makes it unverifiable."""
+    lines = []
+    for row in audit.to_dict("records"):
+        if row["status"] == "missing":
+            what = f"missing {row['missing']}"
+        else:
+            what = f"unverifiable ({row['shorthands']}): {row['unverified']}"
+        account = row["account_id"] if isinstance(row["account_id"], str) else "-"
+        lines.append(f"{row['token_label']}  {account}  {what}")
+    return lines
 
 
 def diff_command(argv: Sequence[str]) -> int:

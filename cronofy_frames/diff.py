@@ -2,6 +2,7 @@
 
 changes = cf.diff(old, new)
 changes.newly_disconnected    # profiles connected before, disconnected now
+changes.conferencing_disconnected  # the same for conferencing profiles (Zoom, GoTo ...)
 changes.tokens_died           # tokens that loaded before and are refused now, for good
 changes.not_checked           # tokens that loaded before and could not be asked now
 print(changes)                # a short summary
@@ -25,6 +26,7 @@ __all__ = ["SnapshotDiff", "diff"]
 
 KEY = ["token_label", "profile_id"]
 PROFILE_COLUMNS = [*KEY, "account_id", "profile_name", "provider_service", "profile_relink_url"]
+CONFERENCING_COLUMNS = [*KEY, "account_id", "profile_name", "provider_name", "profile_relink_url"]
 
 
 @dataclass
@@ -39,6 +41,8 @@ class SnapshotDiff:
     tokens_recovered: pd.DataFrame
     scope_changed: pd.DataFrame
     not_checked: pd.DataFrame
+    conferencing_disconnected: pd.DataFrame
+    conferencing_reconnected: pd.DataFrame
 
     @property
     def empty(self) -> bool:
@@ -54,18 +58,37 @@ class SnapshotDiff:
 
 def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
     """Profiles newly disconnected, reconnected, added, removed; tokens that died or came
-    back; accounts whose scope changed. Profiles are matched by token label and profile id."""
-    before, after = _profiles(old), _profiles(new)
+    back; accounts whose scope changed; conferencing profiles disconnected or reconnected.
+    Profiles are matched by token label and profile id."""
+    before, after = _profiles(old.profiles), _profiles(new.profiles)
     unknown = _not_checked(new)  # tokens the new snapshot could not ask
-    both = before.merge(after, on=KEY, how="inner", suffixes=("_old", ""))
-    was, now = _known(both["profile_connected_old"]), _known(both["profile_connected"])
+    down, up = _flips(before, after, PROFILE_COLUMNS)
+    conferencing = _flips(
+        _profiles(old.conferencing, CONFERENCING_COLUMNS),
+        _profiles(new.conferencing, CONFERENCING_COLUMNS),
+        CONFERENCING_COLUMNS,
+    )
     return SnapshotDiff(
-        newly_disconnected=_pick(both[was.eq(True) & now.eq(False)]),
-        reconnected=_pick(both[was.eq(False) & now.eq(True)]),
+        newly_disconnected=down,
+        reconnected=up,
         added_profiles=_pick(_only_in(after, before)),
         removed_profiles=_pick(_only_in(before[~before["token_label"].isin(unknown)], after)),
         **_token_changes(old, new),
         scope_changed=_scope_changes(old, new),
+        conferencing_disconnected=conferencing[0],
+        conferencing_reconnected=conferencing[1],
+    )
+
+
+def _flips(
+    before: pd.DataFrame, after: pd.DataFrame, columns: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(newly disconnected, reconnected): profiles in both whose flag went each way."""
+    both = before.merge(after, on=KEY, how="inner", suffixes=("_old", ""))
+    was, now = _known(both["profile_connected_old"]), _known(both["profile_connected"])
+    return (
+        _pick(both[was.eq(True) & now.eq(False)], columns),
+        _pick(both[was.eq(False) & now.eq(True)], columns),
     )
 
 
@@ -79,12 +102,12 @@ def _known(flags: pd.Series) -> pd.Series:
     return flags.astype(object).where(flags.notna(), "unknown")
 
 
-def _profiles(snap: Snapshot) -> pd.DataFrame:
-    return snap.profiles[[*PROFILE_COLUMNS, "profile_connected"]]
+def _profiles(frame: pd.DataFrame, columns: list[str] = PROFILE_COLUMNS) -> pd.DataFrame:
+    return frame[[*columns, "profile_connected"]]
 
 
-def _pick(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[PROFILE_COLUMNS].reset_index(drop=True)
+def _pick(frame: pd.DataFrame, columns: list[str] = PROFILE_COLUMNS) -> pd.DataFrame:
+    return frame[columns].reset_index(drop=True)
 
 
 def _only_in(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:

@@ -1,16 +1,20 @@
 """Connection health from a Snapshot: who must relink, which tokens are dead, who lacks a scope.
 
 report = cf.connection_health(snap)
-report.tokens               # one row per token: status, outcome (ok, retry, dead),
-                            # profile counts, relink URLs
-report.by_data_center       # totals per data center
+report.tokens               # one row per token: status, outcome (ok, retry, dead), account
+                            # type, profile and conferencing counts, relink URLs
+report.by_data_center       # totals per data center (tokens by account type too)
+report.by_account_type      # people, service accounts, application calendars
 report.by_provider_service  # totals per provider service
-cf.scope_audit(snap, "read_events create_event")   # accounts missing any of them
-cf.plot_connections(snap, by="provider_service")   # matplotlib (notebook extra)
+report.by_access_mode       # profiles by read_write, free_busy, no_access, unknown
+report.relink               # one row per link to send: calendar and conferencing profiles
+cf.scope_audit(snap, "read_events create_event")   # accounts missing (or unverifiable)
+cf.plot_connections(snap, by="access_mode")        # matplotlib (notebook extra)
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +24,29 @@ import pandas as pd
 from . import schema
 from ._exceptions import PERMANENT_KINDS
 from .loader import Snapshot
+from .vocabulary import shorthands, undocumented_scopes
 
-__all__ = ["HealthReport", "connection_health", "plot_connections", "scope_audit"]
+__all__ = [
+    "HealthReport",
+    "UndocumentedScopeWarning",
+    "connection_health",
+    "plot_connections",
+    "scope_audit",
+]
 
 COUNTS = ["profiles", "connected", "disconnected", "initial_sync"]
+# How each account type is counted in the tables (other types Cronofy adds keep their name).
+TYPE_COLUMNS = {
+    "account": "people",
+    "service_account": "service_accounts",
+    "application_calendar": "application_calendars",
+}
+UNKNOWN_TYPE = "type_unknown"  # tokens that failed before their type was seen
+PLOT_BY = ("provider_service", "data_center", "provider_name", "access_mode")
+
+
+class UndocumentedScopeWarning(UserWarning):
+    """A scope name asked for is not one Cronofy documents (a typo such as ``read_event``)."""
 
 
 @dataclass
@@ -33,14 +56,27 @@ class HealthReport:
     tokens: pd.DataFrame
     by_data_center: pd.DataFrame
     by_provider_service: pd.DataFrame
+    by_account_type: pd.DataFrame
+    by_access_mode: pd.DataFrame
+    relink: pd.DataFrame
 
     @property
     def needs_attention(self) -> pd.DataFrame:
-        """Tokens that failed, or have a disconnected profile."""
+        """Tokens that failed, or have a disconnected calendar or conferencing profile."""
         t = self.tokens
-        return t[(t["status"] != "ok") | (t["disconnected"] > 0)]
+        broken = (t["disconnected"] > 0) | (t["conferencing_disconnected"] > 0)
+        return t[(t["status"] != "ok") | broken]
 
     def __str__(self) -> str:
+        lines = [self.headline(), ""]
+        for title, table in self.tables().items():
+            lines += [f"{title}:", table.to_string(index=False), ""]
+        if len(self.relink):
+            lines += [f"to relink ({len(self.relink)}):", *relink_lines(self.relink)]
+        return "\n".join(lines).rstrip()
+
+    def headline(self) -> str:
+        """One line: tokens by outcome and account type, profiles to relink."""
         t = self.tokens
         retry, dead = t[t["outcome"] == "retry"], t[t["outcome"] == "dead"]
         failed = f"{len(retry) + len(dead)} failed"
@@ -49,33 +85,44 @@ class HealthReport:
                 f" ({len(retry)} to retry: {_counts(retry['status'])}; "
                 f"{len(dead)} dead: {_counts(dead['status'])})"
             )
-        lines = [
-            f"{len(t)} tokens: {int((t['outcome'] == 'ok').sum())} ok, {failed}; "
+        types = _counts(t["account_type"].fillna(UNKNOWN_TYPE).map(_type_column))
+        return (
+            f"{len(t)} tokens ({types}): {int((t['outcome'] == 'ok').sum())} ok, {failed}; "
             f"{int(t['disconnected'].sum())} disconnected profiles, "
-            f"{int(t['initial_sync'].sum())} in initial sync",
-            "",
-            "by data center:",
-            self.by_data_center.to_string(index=False),
-            "",
-            "by provider service:",
-            self.by_provider_service.to_string(index=False),
-        ]
-        relink = t[t["disconnected"] > 0][["token_label", "account_id", "relink_urls"]]
-        if len(relink):
-            lines += ["", "to relink:", relink.to_string(index=False)]
-        return "\n".join(lines)
+            f"{int(t['initial_sync'].sum())} in initial sync, "
+            f"{int(t['conferencing_disconnected'].sum())} disconnected conferencing profiles"
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The summary tables by title, in the order the report shows them."""
+        return {
+            "by data center": self.by_data_center,
+            "by account type": self.by_account_type,
+            "by provider service": self.by_provider_service,
+            "by access mode": self.by_access_mode,
+        }
 
     def _repr_html_(self) -> str:
-        parts = [
-            f"<pre>{_escape(str(self).split(chr(10))[0])}</pre>",
-            "<h4>By data center</h4>",
-            self.by_data_center.to_html(index=False),
-            "<h4>By provider service</h4>",
-            self.by_provider_service.to_html(index=False),
-            "<h4>Needs attention</h4>",
-            self.needs_attention.to_html(index=False),
-        ]
+        parts = [f"<pre>{_escape(self.headline())}</pre>"]
+        for title, table in self.tables().items():
+            parts += [f"<h4>{title.capitalize()}</h4>", table.to_html(index=False)]
+        parts += ["<h4>Needs attention</h4>", self.needs_attention.to_html(index=False)]
         return "".join(parts)
+
+
+def relink_lines(relink: pd.DataFrame) -> list[str]:
+    """The relink list as lines (label, what, provider, URL), two spaces apart and never
+    padded to the longest URL."""
+    return [
+        "  ".join(str(v) if pd.notna(v) else "-" for v in row)
+        for row in relink[
+            ["token_label", "kind", "provider_name", "profile_relink_url"]
+        ].itertuples(index=False)
+    ]
+
+
+def _type_column(account_type: str) -> str:
+    return TYPE_COLUMNS.get(account_type, account_type)
 
 
 def _escape(text: str) -> str:
@@ -137,9 +184,17 @@ def _profile_counts(profiles: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def connection_health(snap: Snapshot) -> HealthReport:
-    """One row per token (dead and unfinished ones too), and totals by data center and service."""
+    """One row per token (dead and unfinished ones too), and totals by data center,
+    account type, provider service and access mode; the relink list."""
     tokens = _token_table(snap)
-    return HealthReport(tokens, _by_data_center(tokens), _by_service(snap.profiles))
+    return HealthReport(
+        tokens,
+        _by_data_center(tokens),
+        _by_profile_column(snap.profiles, "provider_service"),
+        _by_account_type(tokens),
+        _by_profile_column(snap.profiles, "access_mode"),
+        _relink(snap),
+    )
 
 
 def _token_table(snap: Snapshot) -> pd.DataFrame:
@@ -160,35 +215,83 @@ def _token_table(snap: Snapshot) -> pd.DataFrame:
         }
     )
     table.insert(5, "outcome", table["status"].map(outcome).astype(schema.STRING))
+    table.insert(6, "account_type", labels.map(accounts["account_type"]).astype(schema.STRING))
     for column in COUNTS:
         table[column] = labels.map(counts[column]).fillna(0).astype("Int64")
     table["providers"] = labels.map(services.agg(_joined)).astype(schema.STRING)
     table["relink_urls"] = labels.map(relink.agg(_joined)).astype(schema.STRING)
+    return _with_conferencing(table, snap.conferencing)
+
+
+def _with_conferencing(table: pd.DataFrame, conferencing: pd.DataFrame) -> pd.DataFrame:
+    """Conferencing profiles per token: how many, how many disconnected, relink URLs."""
+    labels, c = table["token_label"], conferencing
+    down = c[c["profile_connected"].eq(False)]
+    links = c[c["profile_relink_url"].notna()].groupby("token_label")["profile_relink_url"]
+    table["conferencing"] = labels.map(c.groupby("token_label").size()).fillna(0)
+    table["conferencing_disconnected"] = labels.map(down.groupby("token_label").size()).fillna(0)
+    table = table.astype({"conferencing": "Int64", "conferencing_disconnected": "Int64"})
+    table["conferencing_relink_urls"] = labels.map(links.agg(_joined)).astype(schema.STRING)
     return table
+
+
+def _relink(snap: Snapshot) -> pd.DataFrame:
+    """One row per relink URL (calendar and conferencing profiles), sorted by label."""
+    columns = ["token_label", "data_center", "account_id", "provider_name", "profile_id"]
+    columns += ["profile_name", "profile_relink_url"]
+    parts = [
+        frame.loc[frame["profile_relink_url"].notna(), columns].assign(kind=kind)
+        for kind, frame in (("calendar", snap.profiles), ("conferencing", snap.conferencing))
+    ]
+    both = pd.concat(parts, ignore_index=True).astype({"kind": schema.STRING})
+    both = both[["token_label", "kind", *columns[1:]]]
+    return both.sort_values(["token_label", "kind", "profile_id"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _joined(values: Iterable[Any]) -> str:
     return " ".join(sorted({str(v) for v in values if pd.notna(v)}))
 
 
-def _by_data_center(tokens: pd.DataFrame) -> pd.DataFrame:
-    grouped = tokens.assign(
+def _outcomes(tokens: pd.DataFrame) -> pd.DataFrame:
+    return tokens.assign(
         tokens=1,
         ok=(tokens["outcome"] == "ok").astype(int),
         failed=(tokens["outcome"] != "ok").astype(int),
         retry=(tokens["outcome"] == "retry").astype(int),
         dead=(tokens["outcome"] == "dead").astype(int),
     )
-    table = grouped.groupby("data_center")[
-        ["tokens", "ok", "failed", "retry", "dead", *COUNTS]
-    ].sum()
-    return _with_share(table.reset_index())
 
 
-def _by_service(profiles: pd.DataFrame) -> pd.DataFrame:
-    table = _profile_counts(profiles, "provider_service").reset_index()
-    accounts = profiles.groupby("provider_service", dropna=False)["account_id"].nunique()
-    table.insert(1, "accounts", table["provider_service"].map(accounts).fillna(0).astype(int))
+OUTCOMES = ["tokens", "ok", "failed", "retry", "dead"]
+
+
+def _by_data_center(tokens: pd.DataFrame) -> pd.DataFrame:
+    """Totals per data center, with a count of tokens per account type."""
+    table = _outcomes(tokens).groupby("data_center")[[*OUTCOMES, *COUNTS]].sum()
+    types = tokens["account_type"].fillna(UNKNOWN_TYPE).map(_type_column)
+    by_type = pd.crosstab(tokens["data_center"], types)
+    for column in TYPE_COLUMNS.values():
+        if column not in by_type.columns:
+            by_type[column] = 0
+    known = [*TYPE_COLUMNS.values()]
+    by_type = by_type[known + sorted(c for c in by_type.columns if c not in known)]
+    table = table.join(by_type).fillna(0)
+    return _with_share(table.astype({c: int for c in by_type.columns}).reset_index())
+
+
+def _by_account_type(tokens: pd.DataFrame) -> pd.DataFrame:
+    """Totals per account type (``type_unknown`` for tokens that failed before it was seen)."""
+    typed = _outcomes(tokens).assign(account_type=tokens["account_type"].fillna(UNKNOWN_TYPE))
+    table = typed.groupby("account_type")[[*OUTCOMES, *COUNTS, "conferencing_disconnected"]].sum()
+    return _with_share(table.sort_values("tokens", ascending=False).reset_index())
+
+
+def _by_profile_column(profiles: pd.DataFrame, key: str) -> pd.DataFrame:
+    table = _profile_counts(profiles, key).reset_index()
+    accounts = profiles.groupby(key, dropna=False)["token_label"].nunique()
+    table.insert(1, "accounts", table[key].map(accounts).fillna(0).astype(int))
     return _with_share(table.sort_values("profiles", ascending=False).reset_index(drop=True))
 
 
@@ -199,23 +302,56 @@ def _with_share(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def scope_audit(snap: Snapshot, required: str | Iterable[str]) -> pd.DataFrame:
-    """Accounts whose scope lacks any of ``required`` (a space-separated string or a list)."""
+    """Accounts whose scope lacks any of ``required`` (a space-separated string or a list).
+
+    ``status`` is ``missing`` (``missing`` names the scopes) or ``unverifiable``: the
+    account's scope holds a simplified scope (``read_write`` ...) whose expansion is not
+    documented, so whether it grants the others cannot be known: ``unverified`` names
+    them and ``shorthands`` the simplified scopes; such an account is never said to be
+    missing anything. Load with ``exact_scopes=True`` or ``endpoints="documented"`` for
+    the fine-grained scopes. Rows come sorted: missing before unverifiable, then by
+    label. Warns (``UndocumentedScopeWarning``) about names Cronofy does not document.
+    """
     wanted = set(required.split() if isinstance(required, str) else required)
     if not wanted or not all(isinstance(s, str) and s and " " not in s for s in wanted):
         raise ValueError(f"required scopes must be non-empty names, got {required!r}")
+    unknown = undocumented_scopes(wanted)
+    if unknown:
+        warnings.warn(
+            f"scope name(s) {', '.join(unknown)} are not documented by Cronofy: check the "
+            "spelling (every account would be reported as missing them)",
+            UndocumentedScopeWarning,
+            stacklevel=2,
+        )
     a = snap.accounts
-    granted = a["scope"].fillna("").str.split()
-    missing = granted.map(lambda have: " ".join(sorted(wanted - set(have))))
-    out = a[["token_label", "data_center", "account_id", "email", "scope"]].assign(
-        missing=missing.astype(schema.STRING)
-    )
-    return out[out["missing"] != ""].reset_index(drop=True)
+    verdicts = pd.DataFrame(
+        [_verdict(wanted, scope) for scope in a["scope"].fillna("")],
+        columns=["status", "missing", "unverified", "shorthands"],
+        index=a.index,
+        dtype=object,
+    ).astype(schema.STRING)
+    out = a[["token_label", "data_center", "account_id", "email", "scope"]].join(verdicts)
+    out = out[out["status"] != "ok"]
+    order = out["status"].map({"missing": 0, "unverifiable": 1})
+    out = out.assign(_order=order).sort_values(["_order", "token_label"], kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
+def _verdict(wanted: set[str], scope: str) -> tuple[str, str | None, str | None, str | None]:
+    """(status, missing, unverified, shorthands) for one account's scope."""
+    lacking = " ".join(sorted(wanted - set(scope.split())))
+    if not lacking:
+        return "ok", None, None, None
+    held = shorthands(scope)
+    if held:
+        return "unverifiable", None, lacking, " ".join(held)
+    return "missing", lacking, None, None
 
 
 def plot_connections(snap: Snapshot, by: str = "provider_service", ax: Any = None) -> Any:
     """A stacked bar chart of connected / disconnected profiles by ``by``; the Axes."""
-    if by not in ("provider_service", "data_center", "provider_name"):
-        raise ValueError(f"by must be provider_service, data_center or provider_name, got {by!r}")
+    if by not in PLOT_BY:
+        raise ValueError(f"by must be one of {', '.join(PLOT_BY)}, got {by!r}")
     import matplotlib.pyplot as plt  # the notebook extra
 
     counts = _profile_counts(snap.profiles, by)[["connected", "disconnected"]]

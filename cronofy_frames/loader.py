@@ -66,7 +66,11 @@ class LoadOptions:
     ``timeout``: seconds one attempt of a request may take in all, however slowly the
     answer arrives. ``retry_after_max``: the cap on any ``Retry-After`` (seconds).
     ``max_response_bytes``: the cap on a decoded body (10 MiB); a larger answer is that
-    token's ``bad_response``. The repr never shows a client secret.
+    token's ``bad_response``. ``exact_scopes``: with "auto", also GET /v1/account for the
+    tokens whose userinfo scope holds a simplified scope (``read_write`` ...), so that
+    ``accounts.scope`` is the fine-grained list (one more request for those tokens only;
+    ``scope_source`` says which endpoint each scope came from). The repr never shows a
+    client secret.
     """
 
     credentials: Mapping[str, ClientCredentials | tuple[str, str]] | None = None
@@ -80,6 +84,7 @@ class LoadOptions:
     endpoints: Endpoints = "auto"
     retry_after_max: float = _config.RETRY_AFTER_MAX
     max_response_bytes: int = _config.MAX_RESPONSE_BYTES
+    exact_scopes: bool = False
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -94,10 +99,15 @@ class LoadOptions:
             raise ValueError(f"errors must be 'warn', 'raise' or 'ignore', got {self.errors!r}")
         if self.endpoints not in ("auto", "documented"):
             raise ValueError(f"endpoints must be 'auto' or 'documented', got {self.endpoints!r}")
-        if not isinstance(self.progress, bool):
-            raise ValueError(f"progress must be True or False, got {self.progress!r}")
+        for name in ("progress", "exact_scopes"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.on_refresh is not None and not callable(self.on_refresh):
             raise ValueError(f"on_refresh must be callable, got {type(self.on_refresh).__name__}")
+
+    def want(self, profiles: bool = True, accounts: bool = True) -> Want:
+        """What a load with these options fetches, given the frames it needs."""
+        return Want(profiles, accounts, self.endpoints, self.exact_scopes)
 
     def transport_config(self) -> TransportConfig:
         """Timeouts and retries (validated)."""
@@ -136,6 +146,7 @@ class LoadKwargs(TypedDict, total=False):
     endpoints: Endpoints
     retry_after_max: float
     max_response_bytes: int
+    exact_scopes: bool
 
 
 def _secret_of(value: object) -> str | None:
@@ -150,7 +161,8 @@ def _secret_of(value: object) -> str | None:
 class Snapshot:
     """The frames of one load, and the tokens as they are after it (refreshed pairs included).
 
-    ``calendars`` is filled when /v1/userinfo served the tokens. ``unfinished`` lists
+    ``calendars`` and ``conferencing`` (Zoom, GoTo ... connections) are filled when
+    /v1/userinfo served the tokens. ``unfinished`` lists
     the labels of tokens an interrupted load did not finish. A snapshot read back from
     files (:func:`read_snapshot`) has no tokens, only their labels (``roster``). Its
     repr shows no secret, but a pickle of it holds the tokens whole.
@@ -163,6 +175,9 @@ class Snapshot:
     calendars: pd.DataFrame = field(default_factory=lambda: schema.empty(schema.CALENDARS))
     unfinished: list[str] = field(default_factory=list)
     saved_roster: list[tuple[str, str]] | None = field(default=None, repr=False)
+    conferencing: pd.DataFrame = field(
+        default_factory=lambda: schema.empty(schema.CONFERENCING), repr=False
+    )
 
     @classmethod
     def from_frames(
@@ -183,10 +198,11 @@ class Snapshot:
             full["calendars"],
             list(unfinished),
             roster,
+            full["conferencing"],
         )
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """The four frames by name: profiles, accounts, calendars, errors."""
+        """The frames by name: profiles, accounts, calendars, conferencing, errors."""
         return {name: getattr(self, name) for name in schema.FRAMES}
 
     def roster(self) -> list[tuple[str, str]]:
@@ -368,7 +384,7 @@ def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
     load within a couple of seconds and returns what finished.
     """
     opts = LoadOptions(**options)
-    snap = run(tokens, opts, Want(profiles=True, accounts=True, endpoints=opts.endpoints))
+    snap = run(tokens, opts, opts.want())
     if opts.errors == "warn" or snap.unfinished:
         _warn(snap, "snapshot.errors")
     return snap
@@ -376,17 +392,17 @@ def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
 
 def load_profiles(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
     """The profiles frame; failed tokens are at ``df.attrs["errors"]`` (see :func:`load`)."""
-    return _one_frame(tokens, options, "profiles", Want(profiles=True, accounts=False))
+    return _one_frame(tokens, options, "profiles")
 
 
 def load_accounts(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
     """The accounts frame (GET /v1/account); failed tokens at ``df.attrs["errors"]``."""
-    return _one_frame(tokens, options, "accounts", Want(profiles=False, accounts=True))
+    return _one_frame(tokens, options, "accounts")
 
 
-def _one_frame(tokens: TokensArg, options: LoadKwargs, name: str, want: Want) -> pd.DataFrame:
+def _one_frame(tokens: TokensArg, options: LoadKwargs, name: str) -> pd.DataFrame:
     opts = LoadOptions(**options)
-    snap = run(tokens, opts, Want(want.profiles, want.accounts, opts.endpoints))
+    snap = run(tokens, opts, opts.want(profiles=name == "profiles", accounts=name == "accounts"))
     frame: pd.DataFrame = getattr(snap, name)
     frame.attrs["errors"] = AttachedErrors(snap.errors)
     frame.attrs["unfinished"] = snap.unfinished

@@ -22,7 +22,6 @@ from pathlib import Path
 import pandas as pd
 
 from . import schema
-from ._fanout import Want
 from .credentials import Token
 from .export import NA, ensure_folder, read_csv_frame, stream_frames, write_csv
 from .loader import LoadOptions, Snapshot, chain_refresh, run
@@ -40,6 +39,7 @@ class Tally:
     disconnected: int = 0
     syncing: int = 0
     calendars: int = 0
+    conferencing: int = 0
 
     def add(self, name: str, frame: pd.DataFrame) -> None:
         """Count one chunk of the frame ``name``."""
@@ -144,9 +144,8 @@ def load_to_folder(
     todo = [t for t in tokens if t.label not in done]
     writer = RefreshedTokenWriter(refreshed)
     opts = dataclasses.replace(options, on_refresh=chain_refresh(writer, options.on_refresh))
-    want = Want(profiles=True, accounts=True, endpoints=opts.endpoints)
     try:
-        snap = run(todo, opts, want, on_chunk=parts.write, keep=False)
+        snap = run(todo, opts, opts.want(), on_chunk=parts.write, keep=False)
     finally:
         writer.close()
     after = {t.label: t for t in snap.tokens}  # this run's tokens, refreshed pairs included

@@ -18,6 +18,7 @@ from ._exceptions import ERROR_KINDS
 __all__ = [
     "ACCOUNTS",
     "CALENDARS",
+    "CONFERENCING",
     "ERRORS",
     "PROFILES",
     "SCHEMAS",
@@ -46,6 +47,7 @@ PROFILES: Schema = {
     "profile_initial_sync_required": BOOLEAN,
     "profile_relink_url": STRING,
     "fetched_at": UTC,
+    "access_mode": STRING,  # read_write, free_busy, no_access or unknown (see vocabulary)
 }
 ACCOUNTS: Schema = {
     "token_label": STRING,
@@ -56,6 +58,21 @@ ACCOUNTS: Schema = {
     "name": STRING,
     "scope": STRING,
     "default_tzid": STRING,
+    "fetched_at": UTC,
+    "account_type": STRING,  # cronofy.type verbatim; "account" from /v1/account
+    "scope_source": STRING,  # "account" or "userinfo"
+    "domain": STRING,
+    "delegated_scope": STRING,
+}
+CONFERENCING: Schema = {
+    "token_label": STRING,
+    "data_center": STRING,
+    "account_id": STRING,
+    "provider_name": STRING,
+    "profile_id": STRING,
+    "profile_name": STRING,
+    "profile_connected": BOOLEAN,
+    "profile_relink_url": STRING,
     "fetched_at": UTC,
 }
 ERRORS: Schema = {
@@ -83,13 +100,18 @@ CALENDARS: Schema = {
     "calendar_attachments_available": BOOLEAN,
     "fetched_at": UTC,
 }
-FRAMES = ("profiles", "accounts", "calendars", "errors")  # a snapshot's frames, in order
+FRAMES = ("profiles", "accounts", "calendars", "conferencing", "errors")  # in order
 SCHEMAS: dict[str, Schema] = {
     "profiles": PROFILES,
     "accounts": ACCOUNTS,
     "errors": ERRORS,
     "calendars": CALENDARS,
+    "conferencing": CONFERENCING,
 }
+# Columns added after files were first written: missing from an older file, they are NA.
+LATER_COLUMNS = frozenset(
+    {"access_mode", "account_type", "scope_source", "domain", "delegated_scope"}
+)
 
 
 def to_frame(schema: Schema, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -120,12 +142,19 @@ def empty(schema: Schema) -> pd.DataFrame:
 
 def apply_dtypes(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with the schema's columns first, in order and with their dtypes."""
-    missing = [c for c in schema if c not in df.columns]
+    missing = [c for c in schema if c not in df.columns and c not in LATER_COLUMNS]
     if missing:
         raise ValueError(f"frame lacks column(s) {missing}")
     extra = [c for c in df.columns if c not in schema]
-    typed = {name: _cast(df[name], dtype) for name, dtype in schema.items()}
+    typed = {name: _cast(_get(df, name), dtype) for name, dtype in schema.items()}
     return pd.DataFrame({**typed, **{c: df[c] for c in extra}}, index=df.index)
+
+
+def _get(df: pd.DataFrame, name: str) -> pd.Series:
+    """The column, or all-NA for a column added after the file was written."""
+    if name in df.columns:
+        return df[name]
+    return pd.Series(pd.NA, index=df.index, dtype=object)
 
 
 def _cast(column: pd.Series, dtype: Any) -> pd.Series:

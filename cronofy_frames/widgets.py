@@ -318,10 +318,11 @@ class LoadPanel:
     def _show(self, snap: Snapshot) -> None:
         self.snapshot = snap
         report = connection_health(snap)
-        self.summary.value = f"<pre>{html.escape(str(report).splitlines()[0])}</pre>"
+        self.summary.value = f"<pre>{html.escape(report.headline())}</pre>"
         tables = {
             "Profiles": snap.profiles,
             "Accounts": snap.accounts,
+            "Conferencing": snap.conferencing,
             "Errors": snap.errors,
             "Health": report.tokens,
         }

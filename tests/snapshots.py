@@ -14,7 +14,13 @@ BASE = {"fetched_at": T}
 
 
 def _account(
-    label: str, dc: str, acc: str, scope: str, name: str | None = "Jane"
+    label: str,
+    dc: str,
+    acc: str,
+    scope: str,
+    name: str | None = "Jane",
+    account_type: str = "account",
+    domain: str | None = None,
 ) -> dict[str, Any]:
     return {
         "token_label": label,
@@ -26,6 +32,10 @@ def _account(
         "scope": scope,
         "default_tzid": "Europe/London",
         **BASE,
+        "account_type": account_type,
+        "scope_source": "userinfo",
+        "domain": domain,
+        "delegated_scope": "read_events" if domain else None,
     }
 
 
@@ -52,6 +62,23 @@ def _profile(
         if connected is not False
         else f"https://app.cronofy.com/relink/{pid}",
         **BASE,
+        "access_mode": "unknown"
+        if service.startswith("zoho")
+        else ("free_busy" if service.endswith("_free_busy") else "read_write"),
+    }
+
+
+def _conferencing(label: str, dc: str, acc: str, pid: str, connected: bool) -> dict[str, Any]:
+    return {
+        "token_label": label,
+        "data_center": dc,
+        "account_id": acc,
+        "provider_name": "zoom",
+        "profile_id": pid,
+        "profile_name": f"{label}@example.com",
+        "profile_connected": connected,
+        "profile_relink_url": None if connected else f"https://app.cronofy.com/zoom/{pid}",
+        **BASE,
     }
 
 
@@ -70,13 +97,24 @@ def _error(label: str, dc: str, kind: str, status: int | None, endpoint: str) ->
 
 def every_case() -> cf.Snapshot:
     """ok, disconnected, in initial sync, zero profiles, an unknown service, a blank name,
-    missing flags, a dead token, a revoked one, and an unfinished one."""
+    missing flags, a dead token, a revoked one, an unfinished one, a service account, an
+    application calendar, a free/busy profile and conferencing profiles (one broken)."""
     scope = "read_account list_calendars read_events create_event delete_event"
     accounts = [
         _account("healthy", "us", "acc_1", scope),
         _account("relink", "uk", "acc_2", "read_events", name=""),
         _account("syncing", "uk", "acc_3", scope, name=None),
         _account("empty", "de", "acc_4", "read_free_busy"),
+        _account(
+            "robot",
+            "us",
+            "ser_5",
+            "service_account/accounts/manage",
+            None,
+            "service_account",
+            "acme.test",
+        ),
+        _account("appcal", "us", "apc_6", "read_write", None, "application_calendar"),
     ]
     profiles = [
         _profile("healthy", "us", "acc_1", "pro_a", "gsuite", True),
@@ -85,6 +123,12 @@ def every_case() -> cf.Snapshot:
         _profile("relink", "uk", "acc_2", "pro_d", "zoho_calendar", False),
         _profile("relink", "uk", "acc_2", "pro_blank", "icloud", None, None),
         _profile("syncing", "uk", "acc_3", "pro_e", "gsuite", True, True),
+        _profile("syncing", "uk", "acc_3", "pro_f", "google_free_busy", True),
+        {**_profile("appcal", "us", "apc_6", "pro_g", "cronofy", True), "provider_name": "cronofy"},
+    ]
+    conferencing = [
+        _conferencing("healthy", "us", "acc_1", "pro_z1", True),
+        _conferencing("empty", "de", "acc_4", "pro_z2", False),
     ]
     errors = [
         _error("dead", "us", "unauthorized", 401, "/v1/userinfo"),
@@ -95,6 +139,8 @@ def every_case() -> cf.Snapshot:
         ("relink", "uk"),
         ("syncing", "uk"),
         ("empty", "de"),
+        ("robot", "us"),
+        ("appcal", "us"),
         ("dead", "us"),
         ("revoked", "sg"),
         ("later", "au"),
@@ -107,4 +153,5 @@ def every_case() -> cf.Snapshot:
         schema.empty(schema.CALENDARS),
         ["later"],
         roster,
+        schema.to_frame(schema.CONFERENCING, conferencing),
     )

@@ -31,7 +31,8 @@ def test_load_writes_three_csvs_and_exits_0(
     assert status == 0
     accounts = pd.read_csv(tmp_path / "out" / "accounts.csv")
     assert len(accounts) == 20
-    assert accounts["account_id"].str.startswith("acc_").all()
+    assert accounts["account_id"].str.match(r"(acc|ser|apc)_").all()
+    assert set(accounts["account_type"]) <= {"account", "service_account", "application_calendar"}
     assert (tmp_path / "out" / "profiles.csv").exists()
     assert len(pd.read_csv(tmp_path / "out" / "errors.csv")) == 0
     assert "accounts      20" in capsys.readouterr().out
@@ -166,11 +167,18 @@ def test_health_command_prints_the_report_and_exits_1_on_failed_tokens(
     capsys.readouterr()
     assert main(["health", str(tmp_path / "out"), "--scopes", "read_events delete_event"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("30 tokens: ")
+    assert out.startswith("30 tokens (")
     assert "refresh_failed=" in out
-    assert "by data center:" in out
-    assert "by provider service:" in out
-    assert "accounts lacking a scope (" in out
+    for title in ("by data center:", "by provider service:", "by account type:", "by access mode:"):
+        assert title in out
+    listing = out.split("accounts lacking a scope (")[1].splitlines()[1:]
+    assert listing
+    statuses = ["unverifiable" in line.split("  ", 2)[2] for line in listing]
+    assert statuses == sorted(statuses)  # missing first, then unverifiable
+    for group in (False, True):
+        labels = [ln.split("  ")[0] for ln, s in zip(listing, statuses, strict=True) if s == group]
+        assert labels == sorted(labels)  # then by label
+    assert all("   " not in line for line in listing)  # never padded
 
 
 def test_health_of_a_folder_without_a_snapshot_exits_2(
@@ -198,7 +206,19 @@ def test_health_runs_as_a_subprocess(tmp_path: Path) -> None:
         assert load_into(sb, tmp_path, tmp_path / "out") == 0
     done = cli("health", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("10 tokens: 10 ok, 0 failed")
+    assert done.stdout.startswith("10 tokens (")
+    assert "): 10 ok, 0 failed" in done.stdout.splitlines()[0]
+
+
+def test_health_warns_about_a_scope_name_cronofy_does_not_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sandbox.serve(accounts=10, seed=3, rate_limit=None) as sb:
+        assert load_into(sb, tmp_path, tmp_path / "out") == 0
+    capsys.readouterr()
+    assert main(["health", str(tmp_path / "out"), "--scopes", "read_event"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: scope name(s) read_event are not documented")
 
 
 def test_every_command_explains_itself() -> None:

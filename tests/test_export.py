@@ -80,8 +80,9 @@ def test_a_failed_write_leaves_no_half_file(tmp_path: Path) -> None:
 def test_excel_has_a_sheet_per_frame(tmp_path: Path) -> None:
     path = every_case().to_excel(tmp_path / "audit.xlsx")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["profiles", "accounts", "calendars", "errors"]
-    assert len(sheets["profiles"]) == 6
+    assert list(sheets) == ["profiles", "accounts", "calendars", "conferencing", "errors"]
+    assert len(sheets["profiles"]) == len(every_case().profiles) == 8
+    assert len(sheets["conferencing"]) == 2
     # Excel keeps milliseconds, in UTC without a zone
     assert sheets["accounts"]["fetched_at"].iloc[0] == pd.Timestamp("2026-11-20 09:30:00.123")
 

@@ -42,13 +42,15 @@ def test_frames_match_the_sandbox_across_six_data_centers(sb: Sandbox) -> None:
     assert snap.accounts["data_center"].nunique() == 6
     for row in snap.accounts.itertuples():
         truth = sb.world.account(int(row.token_label[4:]))
-        assert (row.account_id, row.sub, row.email, row.scope, row.default_tzid) == (
+        email = row.email if pd.notna(row.email) else None  # none for an application calendar
+        assert (row.account_id, row.sub, email, row.scope, row.default_tzid) == (
             truth.account_id,
             truth.account_id,
             truth.email,
-            truth.scope,
+            truth.userinfo_scope,  # userinfo may show a simplified scope (read_write ...)
             truth.default_tzid,
         )
+        assert row.account_type == truth.kind
         assert (row.name if pd.notna(row.name) else None) == truth.name
         assert row.data_center == sb.base_urls[truth.data_center]
     expected = [
@@ -94,7 +96,8 @@ def test_load_profiles_and_accounts_return_typed_frames(sb: Sandbox) -> None:
 def test_no_tokens_gives_empty_typed_frames() -> None:
     snap = cf.load([], progress=False)
     assert snap.profiles.empty
-    assert list(snap.profiles.columns)[-1] == "fetched_at"
+    assert list(snap.profiles.columns)[10:] == ["fetched_at", "access_mode"]
+    assert snap.conferencing.empty and list(snap.conferencing.columns)[-1] == "fetched_at"
     assert str(snap.accounts["fetched_at"].dtype) == "datetime64[ns, UTC]"
 
 
@@ -315,18 +318,30 @@ def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
         assert base <= retry.get_backoff_time() <= base + 0.25
 
 
+# What the README names as differing between endpoints="auto" and "documented".
+MODE_DEPENDENT = ["scope", "scope_source", "account_type", "domain", "delegated_scope"]
+
+
 def test_frames_are_identical_through_userinfo_and_the_documented_endpoints() -> None:
     with sandbox.serve(accounts=80, seed=13, rate_limit=None) as s:
         auto = quiet(tokens_of(s))
         documented = quiet(tokens_of(s), endpoints="documented")
-        assert sum(n for (_, p), n in s.world.requests.items() if p == "/v1/userinfo") == 80
-    for name in ("profiles", "accounts"):
-        pd.testing.assert_frame_equal(
-            getattr(auto, name).drop(columns="fetched_at"),
-            getattr(documented, name).drop(columns="fetched_at"),
-        )
+        exact = quiet(tokens_of(s), exact_scopes=True)
+        assert sum(n for (_, p), n in s.world.requests.items() if p == "/v1/userinfo") == 160
+    pd.testing.assert_frame_equal(
+        auto.profiles.drop(columns="fetched_at"), documented.profiles.drop(columns="fetched_at")
+    )
+    pd.testing.assert_frame_equal(
+        auto.accounts.drop(columns=["fetched_at", *MODE_DEPENDENT]),
+        documented.accounts.drop(columns=["fetched_at", *MODE_DEPENDENT]),
+    )
+    pd.testing.assert_series_equal(exact.accounts["scope"], documented.accounts["scope"])
+    assert (auto.accounts["scope"] != documented.accounts["scope"]).any()  # shorthands
+    assert set(documented.accounts["account_type"]) == {"account"}
+    assert {"service_account", "application_calendar"} <= set(auto.accounts["account_type"])
     assert len(auto.calendars) > len(auto.profiles)
     assert documented.calendars.empty
+    assert len(auto.conferencing) and documented.conferencing.empty
 
 
 def test_userinfo_refused_falls_back_per_data_center_and_is_remembered() -> None:

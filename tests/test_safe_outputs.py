@@ -47,7 +47,8 @@ def hostile_snapshot(names: list[str]) -> cf.Snapshot:
     profiles["profile_relink_url"] = profiles["profile_name"]
     snap.profiles = profiles
     m = len(snap.accounts)
-    snap.accounts["name"] = pd.array(names[-m:], dtype=snap.accounts["name"].dtype)
+    chosen = [names[-1 - i % len(names)] for i in range(m)]
+    snap.accounts["name"] = pd.array(chosen, dtype=snap.accounts["name"].dtype)
     return snap
 
 

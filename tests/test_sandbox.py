@@ -95,7 +95,7 @@ def test_account_is_exactly_as_documented(sb: Sandbox) -> None:
         assert set(body) == {"account", "sub"}
         acc = body["account"]
         assert set(acc) == {"account_id", "email", "name", "scope", "default_tzid"}
-        assert re.fullmatch(r"acc_[0-9a-z]{24}", acc["account_id"])
+        assert re.fullmatch(r"(acc|ser|apc)_[0-9a-z]{24}", acc["account_id"])
         assert body["sub"] == acc["account_id"] == account.account_id
         assert acc["name"] is None or isinstance(acc["name"], str)
         assert acc["scope"]
@@ -103,22 +103,45 @@ def test_account_is_exactly_as_documented(sb: Sandbox) -> None:
 
 
 def test_userinfo_holds_account_and_profiles_with_calendars(sb: Sandbox) -> None:
+    kinds = set()
     for account in sb.accounts[:60]:
         info = get(account, "/v1/userinfo").json()
         acc = get(account, "/v1/account").json()["account"]
         profiles = get(account, "/v1/profiles").json()["profiles"]
+        truth = sb.world.account(account.index)
+        kinds.add(info["cronofy.type"])
+        assert info["cronofy.type"] == truth.kind
         assert info["sub"] == acc["account_id"]
         assert info["zoneinfo"] == acc["default_tzid"]
-        assert info["email"] == acc["email"]
+        assert info.get("email") == acc["email"]
         assert info.get("name") == acc["name"]
-        assert info["cronofy.type"] == "account"
         data = info["cronofy.data"]
-        assert data["authorization"] == {"scope": acc["scope"], "status": "active"}
+        assert data["authorization"]["scope"] == truth.userinfo_scope
+        assert data["authorization"]["status"] == "active"
+        if truth.kind == "service_account":
+            assert "profiles" not in data and profiles == []
+            assert data["service_account"]["domain"] == truth.domain
+            continue
         for full, short in zip(data["profiles"], profiles, strict=True):
             calendars = full.pop("profile_calendars")
             assert full == short
             assert calendars
             assert all(set(c) == CALENDAR_KEYS for c in calendars)
+    assert "account" in kinds
+
+
+def test_userinfo_shows_a_shorthand_where_account_shows_fine_grained_scopes(sb: Sandbox) -> None:
+    shown = 0
+    for account in sb.accounts[:60]:
+        truth = sb.world.account(account.index)
+        if truth.userinfo_scope == truth.scope:
+            continue
+        info = get(account, "/v1/userinfo").json()
+        acc = get(account, "/v1/account").json()["account"]
+        assert info["cronofy.data"]["authorization"]["scope"] == truth.userinfo_scope
+        assert " " not in truth.userinfo_scope and acc["scope"] == truth.scope
+        shown += 1
+    assert shown
 
 
 def test_generated_data_is_realistic() -> None:

@@ -21,6 +21,7 @@ PROFILE_COLUMNS = [
     "profile_initial_sync_required",
     "profile_relink_url",
     "fetched_at",
+    "access_mode",
 ]
 ACCOUNT_COLUMNS = [
     "token_label",
@@ -31,6 +32,21 @@ ACCOUNT_COLUMNS = [
     "name",
     "scope",
     "default_tzid",
+    "fetched_at",
+    "account_type",
+    "scope_source",
+    "domain",
+    "delegated_scope",
+]
+CONFERENCING_COLUMNS = [
+    "token_label",
+    "data_center",
+    "account_id",
+    "provider_name",
+    "profile_id",
+    "profile_name",
+    "profile_connected",
+    "profile_relink_url",
     "fetched_at",
 ]
 ERROR_COLUMNS = [
@@ -51,6 +67,7 @@ ERROR_COLUMNS = [
         (schema.PROFILES, PROFILE_COLUMNS),
         (schema.ACCOUNTS, ACCOUNT_COLUMNS),
         (schema.ERRORS, ERROR_COLUMNS),
+        (schema.CONFERENCING, CONFERENCING_COLUMNS),
     ],
 )
 def test_columns_are_exactly_the_design(frame: schema.Schema, columns: list[str]) -> None:
@@ -104,6 +121,7 @@ def test_parse_profiles_keeps_unknown_providers_and_missing_relink_as_na() -> No
                 "data_center": "us",
                 "account_id": None,
                 "fetched_at": pd.Timestamp.now(tz="UTC"),
+                "access_mode": "unknown",
                 **r,
             }
             for r in rows
@@ -124,6 +142,10 @@ def test_parse_account_tolerates_null_and_missing() -> None:
         "name": None,
         "scope": None,
         "default_tzid": None,
+        "account_type": "account",  # /v1/account does not say: every answer is an account
+        "scope_source": "account",
+        "domain": None,
+        "delegated_scope": None,
     }
 
 
@@ -150,3 +172,12 @@ def test_apply_dtypes_restores_types_and_keeps_extra_columns() -> None:
     assert str(typed["fetched_at"].dtype) == "datetime64[ns, UTC]"
     with pytest.raises(ValueError, match="lacks column"):
         schema.apply_dtypes(schema.ACCOUNTS, raw.drop(columns="sub"))
+
+
+def test_a_file_written_before_the_later_columns_reads_with_them_missing() -> None:
+    old = [c for c in ACCOUNT_COLUMNS if c not in schema.LATER_COLUMNS]
+    raw = pd.DataFrame({c: ["x"] for c in old} | {"fetched_at": ["2026-01-01T00:00:00Z"]})
+    typed = schema.apply_dtypes(schema.ACCOUNTS, raw)
+    assert list(typed.columns) == ACCOUNT_COLUMNS
+    assert typed[["account_type", "scope_source", "domain"]].isna().all().all()
+    assert typed["account_type"].dtype == schema.STRING

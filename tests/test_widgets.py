@@ -153,11 +153,13 @@ def test_load_panel_loads_shows_tables_and_exports(sb: sandbox.Sandbox, tmp_path
     assert titles == [
         f"Profiles ({len(panel.snapshot.profiles)})",
         "Accounts (12)",
+        f"Conferencing ({len(panel.snapshot.conferencing)})",
         "Errors (0)",
         "Health (12)",
     ]
     assert "<table" in panel.tabs.children[0].value
-    assert panel.summary.value.startswith("<pre>12 tokens: 12 ok")
+    assert panel.summary.value.startswith("<pre>12 tokens (")
+    assert "): 12 ok, 0 failed" in panel.summary.value
     refreshed = {t.label for t in picker.tokens} & {
         b.label for b, a in zip(before, picker.tokens, strict=True) if a != b
     }
@@ -165,7 +167,7 @@ def test_load_panel_loads_shows_tables_and_exports(sb: sandbox.Sandbox, tmp_path
     panel.folder.value = str(tmp_path / "out")
     panel.csv_button.click()
     assert (tmp_path / "out" / "profiles.csv").exists()
-    assert "Wrote 5 files" in panel.message.value
+    assert "Wrote 6 files" in panel.message.value
     assert all(t.access_token not in widget_state() for t in [*before, *picker.tokens])
 
 

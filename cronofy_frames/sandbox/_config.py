@@ -29,6 +29,8 @@ PROBABILITY_FAULTS = (
     "refresh_redirect",
     "refresh_echo",
     "refresh_malformed",
+    "http_422",
+    "sloppy_content_type",
 )
 FRACTION_FAULTS = ("expired", "revoked")
 SECONDS_FAULTS = (
@@ -40,7 +42,7 @@ SECONDS_FAULTS = (
     "refresh_delay",
 )
 TEXT_FAULTS = ("redirect_to", "bad_retry_after")
-HOSTILE_FAULTS = PROBABILITY_FAULTS[11:]  # what a broken or hostile proxy in front may do
+HOSTILE_FAULTS = PROBABILITY_FAULTS[11:21]  # what a broken or hostile proxy in front may do
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ class Faults:
     client secret included), ``refresh_malformed`` (the pair is rotated, but the answer's
     access token has spaces, non-ASCII characters or is missing) and ``refresh_delay``
     (seconds before the token endpoint answers).
+
+    Sloppy edges seen in Cronofy's SDK fixtures: ``http_422`` (a 422 with Cronofy's
+    ``{"errors": {field: [{"key", "description"}]}}`` body) and ``sloppy_content_type``
+    (a 200 served as ``application/json; charset utf-8``, without the ``=``).
     """
 
     latency: float = 0.0
@@ -114,6 +120,8 @@ class Faults:
     refresh_echo: float = 0.0
     refresh_malformed: float = 0.0
     refresh_delay: float = 0.0
+    http_422: float = 0.0
+    sloppy_content_type: float = 0.0
 
     def __post_init__(self) -> None:
         for name in PROBABILITY_FAULTS + FRACTION_FAULTS:

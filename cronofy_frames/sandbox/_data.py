@@ -60,6 +60,17 @@ FIRST = ("Jane", "John", "Amara", "Kenji", "Lena", "Mateo", "Priya", "Sven", "Zo
 LAST = ("Doe", "Smith", "Okafor", "Tanaka", "Müller", "García", "Patel", "Berg", "Lee", "Adeyemi")
 DOMAINS = ("example.com", "acme.test", "contoso.test", "globex.test", "initech.test")
 PERMISSION_LEVELS = ("unrestricted", "sandbox")
+# Simplified scopes as this sandbox expands them (its own guess: Cronofy does not document
+# the expansion). Userinfo shows the shorthand, /v1/account the fine-grained list.
+SHORTHANDS: tuple[tuple[str, str], ...] = (
+    ("read_write", "read_account list_calendars read_events create_event delete_event"),
+    ("read_only", "read_account list_calendars read_events"),
+    ("free_busy_write", "read_account list_calendars read_free_busy create_event delete_event"),
+)
+SERVICE_SCOPE = "service_account/accounts/manage service_account/resources/manage"
+CONFERENCING = ("zoom", "go_to", "microsoft_teams")
+# A share of profiles connected in Free/Busy mode, as Cronofy names them.
+FREE_BUSY = {"google": ("google", "google_free_busy"), "exchange": ("ms_graph_free_busy",) * 2}
 
 
 def _hex(rng: random.Random, n: int) -> str:
@@ -102,17 +113,50 @@ class Profile:
 
 
 @dataclass
+class Conferencing:
+    """One conferencing profile (Zoom, GoTo ...) of a sandbox account."""
+
+    provider_name: str
+    profile_id: str
+    profile_name: str
+    connected: bool
+    relink_url: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The conferencing profile as /v1/userinfo shows it."""
+        out: dict[str, Any] = {
+            "provider_name": self.provider_name,
+            "profile_id": self.profile_id,
+            "profile_name": self.profile_name,
+            "profile_connected": self.connected,
+        }
+        if not self.connected:
+            out["profile_relink_url"] = self.relink_url
+        return out
+
+
+@dataclass
 class Account:
-    """One sandbox account: identity, data center and profiles."""
+    """One sandbox account: identity, data center and profiles.
+
+    ``kind`` is its ``cronofy.type``: ``account`` (a person), ``service_account``
+    (Enterprise Connect: no profiles of its own) or ``application_calendar``.
+    ``scope`` is what /v1/account shows, ``userinfo_scope`` what /v1/userinfo shows (a
+    simplified scope for accounts authorized with one).
+    """
 
     index: int
     data_center: str
     account_id: str
-    email: str
+    email: str | None
     name: str | None
     scope: str
     default_tzid: str
     profiles: list[Profile]
+    kind: str = "account"
+    userinfo_scope: str = ""
+    domain: str = ""
+    conferencing: list[Conferencing] = field(default_factory=list)
 
 
 def generate_account(seed: int, index: int) -> Account:
@@ -131,7 +175,7 @@ def generate_account(seed: int, index: int) -> Account:
     name = _pick_name(rng, f"{first} {last}")
     count = rng.choices((0, 1, 2, 3, 4), weights=(5, 60, 25, 7, 3))[0]
     profiles = [_profile(rng, dc, email, domain) for _ in range(count)]
-    return Account(
+    account = Account(
         index,
         dc,
         "acc_" + _hex(rng, 24),
@@ -140,7 +184,41 @@ def generate_account(seed: int, index: int) -> Account:
         rng.choice(SCOPES),
         rng.choice(TZIDS),
         profiles,
+        domain=domain,
     )
+    # A second stream for what was added later, so the first one's accounts stay as they were.
+    return _vary(account, random.Random(digest + b"kinds"), service_account)
+
+
+def _vary(account: Account, rng: random.Random, service_account: bool) -> Account:
+    """Account types, simplified scopes, free/busy profiles and conferencing profiles."""
+    account.userinfo_scope = account.scope
+    if service_account:
+        account.kind, account.account_id = "service_account", "ser_" + account.account_id[4:]
+        account.scope, account.userinfo_scope, account.profiles = SERVICE_SCOPE, SERVICE_SCOPE, []
+        return account
+    if rng.random() < 0.03:
+        account.kind, account.account_id = "application_calendar", "apc_" + account.account_id[4:]
+        account.email, account.name = None, None
+        pid, name = "pro_" + _hex(rng, 10), f"app-calendar-{account.index}"
+        calendars = [_calendar(rng, pid, 0)]
+        account.profiles = [Profile("cronofy", "cronofy", pid, name, True, False, "", calendars)]
+        return account
+    if rng.random() < 0.3:
+        account.userinfo_scope, account.scope = rng.choice(SHORTHANDS)
+    for profile in account.profiles:
+        if profile.provider_name in FREE_BUSY and rng.random() < 0.08:
+            profile.provider_name, profile.provider_service = FREE_BUSY[profile.provider_name]
+    if rng.random() < 0.25:
+        account.conferencing = [_conferencing(rng, account) for _ in range(rng.randint(1, 2))]
+    return account
+
+
+def _conferencing(rng: random.Random, account: Account) -> Conferencing:
+    provider, pid = rng.choice(CONFERENCING), "pro_" + _hex(rng, 10)
+    app_host = dict((d, h) for d, h, _ in DATA_CENTERS)[account.data_center]
+    relink = f"https://{app_host}/conferencing/relink/{provider}?profile_id={pid}"
+    return Conferencing(provider, pid, account.email or "", rng.random() >= 0.1, relink)
 
 
 def _pick_name(rng: random.Random, full: str) -> str | None:

@@ -31,6 +31,10 @@ HTML_ERROR = (
     "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1></body></html>"
 )
 JSON_TYPE = "application/json; charset=utf-8"
+SLOPPY_JSON_TYPE = "application/json; charset utf-8"  # as in Cronofy's SDK fixtures
+UNPROCESSABLE = json.dumps(
+    {"errors": {"tzid": [{"key": "errors.invalid_tzid", "description": "tzid is not valid"}]}}
+).encode()
 HOSTILE_GET = ("redirect", "nested", "huge", "gzip_bomb", "drip", "echo")
 DISCARD = "http://127.0.0.1:9"  # where redirects go unless redirect_to says otherwise
 STATS_PATH = "/_sandbox/stats"  # request counts for benchmarks and tests; never rate limited
@@ -130,10 +134,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if path == "/v1/userinfo" and dc in world.userinfo_status:
             self._send(world.userinfo_status[dc], b"", "text/plain")
             return
-        if self._fault(world.draw(token, path)):
+        rng = world.draw(token, path)
+        if self._fault(rng):
             return
         payload = ROUTES[path](account)
-        self._send(200, json.dumps(payload).encode(), JSON_TYPE)
+        sloppy = rng.random() < world.faults.sloppy_content_type
+        self._send(200, json.dumps(payload).encode(), SLOPPY_JSON_TYPE if sloppy else JSON_TYPE)
 
     def _fault(self, rng: Any) -> bool:
         """Apply at most one drawn fault to this request; True if it answered."""
@@ -156,6 +162,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 f.burst_seconds if name == "burst_429" else 1.0,
                 force_header=rng.random() < f.retry_after,
             )
+        elif name == "http_422":
+            self._send(422, UNPROCESSABLE, JSON_TYPE)
         elif name.startswith("http_5"):
             code = int(name[5:])
             self._error(code, html=code != 500)
@@ -309,6 +317,7 @@ def _fault_table(f: Faults) -> list[tuple[str, float]]:
         ("http_502", f.http_502),
         ("http_503", f.http_503),
         ("http_504", f.http_504),
+        ("http_422", f.http_422),
         ("slow", f.slow),
         ("malformed", f.malformed),
         ("truncated", f.truncated),
@@ -350,15 +359,29 @@ def _account(account: Account) -> dict[str, Any]:
 
 
 def _userinfo(account: Account) -> dict[str, Any]:
-    out: dict[str, Any] = {"sub": account.account_id, "email": account.email}
+    """As Cronofy shows each account type: a person, a service account (no profiles
+    key), an application calendar (no email, its own id beside ``sub``)."""
+    out: dict[str, Any] = {"sub": account.account_id}
+    if account.email is not None:
+        out["email"] = account.email
     if account.name is not None:
         out["name"] = account.name
     out["zoneinfo"] = account.default_tzid
-    out["cronofy.type"] = "account"
-    out["cronofy.data"] = {
-        "authorization": {"scope": account.scope, "status": "active"},
-        "profiles": [p.as_json(with_calendars=True) for p in account.profiles],
-    }
+    out["cronofy.type"] = account.kind
+    authorization = {"scope": account.userinfo_scope, "status": "active"}
+    data: dict[str, Any] = {"authorization": authorization}
+    if account.kind == "service_account":
+        authorization["delegated_scope"] = "read_account list_calendars read_events"
+        data["service_account"] = {"provider_name": "google", "domain": account.domain}
+        out["cronofy.data"] = data
+        return out
+    if account.kind == "application_calendar":
+        out["application_calendar_id"] = f"app-calendar-{account.index}"
+        data["application_calendar"] = {"application_calendar_id": out["application_calendar_id"]}
+    data["profiles"] = [p.as_json(with_calendars=True) for p in account.profiles]
+    if account.conferencing:
+        data["conferencing_profiles"] = [c.as_json() for c in account.conferencing]
+    out["cronofy.data"] = data
     return out
 
 

@@ -92,13 +92,22 @@ class World:
             if override is not None:
                 profile.connected = override
                 profile.initial_sync_required = profile.initial_sync_required and override
-        account.scope = self._scopes.get(index, account.scope)
+        for j, conferencing in enumerate(account.conferencing):
+            conferencing.connected = self._connected.get((index, -1 - j), conferencing.connected)
+        if index in self._scopes:  # granted anew: both endpoints show the same scope
+            account.scope = account.userinfo_scope = self._scopes[index]
         return account
 
     def set_profile_connected(self, index: int, profile: int, connected: bool) -> None:
         """Connect or disconnect profile ``profile`` of account ``index`` from now on."""
         with self._lock:
             self._connected[(index, profile)] = connected
+            self.account.cache_clear()
+
+    def set_conferencing_connected(self, index: int, profile: int, connected: bool) -> None:
+        """Connect or disconnect conferencing profile ``profile`` of account ``index``."""
+        with self._lock:
+            self._connected[(index, -1 - profile)] = connected
             self.account.cache_clear()
 
     def set_scope(self, index: int, scope: str) -> None:
