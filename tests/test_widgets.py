@@ -149,7 +149,7 @@ def test_load_panel_loads_shows_tables_and_exports(sb: sandbox.Sandbox, tmp_path
     assert not panel.load_button.disabled
     assert panel.snapshot is not None
     assert len(panel.snapshot.accounts) == 12
-    titles = [panel.tabs.get_title(n) for n in range(4)]
+    titles = [panel.tabs.get_title(n) for n in range(5)]
     assert titles == [
         f"Profiles ({len(panel.snapshot.profiles)})",
         "Accounts (12)",
