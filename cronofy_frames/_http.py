@@ -8,8 +8,8 @@
   ``[0, cap]`` or ``None``: negative, ``nan``, ``inf``, huge and garbage values included.
 - Nothing that comes from the server (reason phrase, content type, body text) is ever
   put into a message: a proxy can echo a secret into any of them. The one exception,
-  the field names and error keys of a 422, pass only as short lowercase identifiers
-  that are no part of the token's secrets.
+  the field names and error keys of a 422, pass only as short identifiers of
+  lowercase letters that are no part of the token's secrets.
 """
 
 from __future__ import annotations
@@ -70,16 +70,17 @@ def decode_json(body: bytes) -> Any:
         return None
 
 
-IDENTIFIER = re.compile(r"[a-z][a-z0-9_.]{0,39}")
+IDENTIFIER = re.compile(r"[a-z][a-z_.]{0,39}")  # no digit, no capital: never a token
 
 
 def error_keys(payload: Any, secrets: Iterable[str]) -> list[str]:
     """``field: key`` of a 422 body ``{"errors": {field: [{"key", "description"}]}}``,
-    sorted; only names that are short lowercase identifiers and no part of a secret."""
+    sorted; only names made of lowercase letters, ``_`` and ``.`` (at most 40), and no
+    part of a secret in any case."""
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not isinstance(errors, dict):
         return []
-    hidden = [s for s in secrets if s]
+    hidden = [s.lower() for s in secrets if s]
 
     def safe(name: object) -> bool:
         return (

@@ -140,7 +140,8 @@ def test_report_prints_and_renders() -> None:
         "relink  calendar  zoho  https://app.cronofy.com/relink/pro_d",
     ]  # sorted by label, never padded to the longest URL
     html = report._repr_html_()
-    assert "<h4>By account type</h4>" in html and "<h4>By access mode</h4>" in html
+    assert "<h4>By account type</h4>" in html
+    assert "<h4>By access mode</h4>" in html
 
 
 def test_scope_audit_lists_accounts_missing_a_scope() -> None:

@@ -97,7 +97,8 @@ def test_no_tokens_gives_empty_typed_frames() -> None:
     snap = cf.load([], progress=False)
     assert snap.profiles.empty
     assert list(snap.profiles.columns)[10:] == ["fetched_at", "access_mode"]
-    assert snap.conferencing.empty and list(snap.conferencing.columns)[-1] == "fetched_at"
+    assert snap.conferencing.empty
+    assert list(snap.conferencing.columns)[-1] == "fetched_at"
     assert str(snap.accounts["fetched_at"].dtype) == "datetime64[ns, UTC]"
 
 
@@ -341,7 +342,8 @@ def test_frames_are_identical_through_userinfo_and_the_documented_endpoints() ->
     assert {"service_account", "application_calendar"} <= set(auto.accounts["account_type"])
     assert len(auto.calendars) > len(auto.profiles)
     assert documented.calendars.empty
-    assert len(auto.conferencing) and documented.conferencing.empty
+    assert len(auto.conferencing)
+    assert documented.conferencing.empty
 
 
 def test_userinfo_refused_falls_back_per_data_center_and_is_remembered() -> None:

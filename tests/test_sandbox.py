@@ -119,7 +119,8 @@ def test_userinfo_holds_account_and_profiles_with_calendars(sb: Sandbox) -> None
         assert data["authorization"]["scope"] == truth.userinfo_scope
         assert data["authorization"]["status"] == "active"
         if truth.kind == "service_account":
-            assert "profiles" not in data and profiles == []
+            assert "profiles" not in data
+            assert profiles == []
             assert data["service_account"]["domain"] == truth.domain
             continue
         for full, short in zip(data["profiles"], profiles, strict=True):
@@ -139,7 +140,8 @@ def test_userinfo_shows_a_shorthand_where_account_shows_fine_grained_scopes(sb: 
         info = get(account, "/v1/userinfo").json()
         acc = get(account, "/v1/account").json()["account"]
         assert info["cronofy.data"]["authorization"]["scope"] == truth.userinfo_scope
-        assert " " not in truth.userinfo_scope and acc["scope"] == truth.scope
+        assert " " not in truth.userinfo_scope
+        assert acc["scope"] == truth.scope
         shown += 1
     assert shown
 

@@ -83,7 +83,8 @@ class Faults:
     (seconds before the token endpoint answers).
 
     Sloppy edges seen in Cronofy's SDK fixtures: ``http_422`` (a 422 with Cronofy's
-    ``{"errors": {field: [{"key", "description"}]}}`` body) and ``sloppy_content_type``
+    ``{"errors": {field: [{"key", "description"}]}}`` body; with ``echo`` on, the body
+    also names the request's token as a field and a key) and ``sloppy_content_type``
     (a 200 served as ``application/json; charset utf-8``, without the ``=``).
     """
 

@@ -163,7 +163,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 force_header=rng.random() < f.retry_after,
             )
         elif name == "http_422":
-            self._send(422, UNPROCESSABLE, JSON_TYPE)
+            self._send(422, self._unprocessable(), JSON_TYPE)
         elif name.startswith("http_5"):
             code = int(name[5:])
             self._error(code, html=code != 500)
@@ -218,6 +218,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _broken(self, truncated: bool) -> None:
         body = b'{"profiles": [{"provider_name": "goo' if truncated else b"<html>It works!</html>"
         self._send(200, body, JSON_TYPE)
+
+    def _unprocessable(self) -> bytes:
+        """Cronofy's 422 body; with ``echo`` on, a proxy's copy that also names the
+        request's token (as sent and lowercased) as a field and as an error key."""
+        if not self.server.world.faults.echo:
+            return UNPROCESSABLE
+        secret = _bearer(self.headers.get("Authorization", ""))
+        errors = json.loads(UNPROCESSABLE)["errors"]
+        for name in (secret, secret.lower()):
+            errors[name] = [{"key": name, "description": name}]
+        errors["tzid"].append({"key": secret.lower()})
+        return json.dumps({"errors": errors}).encode()
 
     def _too_many(self, wait: float, force_header: bool) -> None:
         self.server.world.requests[(self.server.dc, "429")] += 1
