@@ -8,7 +8,12 @@ limits allow for the minimal number of requests (one per token), plus one latenc
 A second table: client CPU per token with no latency and no limit, beside a minimal
 urllib3 keep-alive loop and a plain requests.Session loop over the same tokens.
 
-    python -m benchmarks.throughput [--tokens 600] [--latency 0.05] [--cpu-only]
+A third table: what exact scopes cost. Simplified scopes (``read_write`` ...) make
+userinfo's scope unverifiable; ``exact_scopes=True`` adds one /v1/account request for
+those tokens only, ``endpoints="documented"`` two requests for every token. Printed:
+requests per token and the floor the default limits put on 10,000 tokens that way.
+
+    python -m benchmarks.throughput [--tokens 600] [--latency 0.05] [--cpu-only] [--scopes-only]
 """
 
 from __future__ import annotations
@@ -243,12 +248,47 @@ def cpu_per_token(tokens: int) -> None:
     )
 
 
+def scope_cost(tokens: int) -> None:
+    """Requests per token, and the floor on 10,000 tokens under the default limits, of
+    the three ways to get an account's scope."""
+    ways: list[tuple[str, dict[str, Any]]] = [
+        ("auto (userinfo)", {}),
+        ("auto + exact_scopes", {"exact_scopes": True}),
+        ("documented", {"endpoints": "documented"}),
+    ]
+    rows = []
+    for name, options in ways:
+        sandbox = start_sandbox(tokens, "--no-rate-limit")
+        try:
+            before = sandbox.stats()
+            cf.load(
+                [cf.Token(r["access_token"], r["data_center"], r["label"]) for r in sandbox.tokens],
+                progress=False,
+                errors="ignore",
+                rate_limits=None,
+                **options,
+            )
+            stats = sandbox.stats()
+            stats.subtract(before)
+        finally:
+            sandbox.close()
+        per_token = sum(n for path, n in stats.items() if path != "429") / tokens
+        busiest = 0.5 * 10_000 * per_token  # us holds half the tokens
+        rows.append(
+            [name, f"{per_token:.2f}", f"{floor_seconds(round(busiest), cf.RateLimit()) / 60:.1f}"]
+        )
+    print(f"\nexact scopes, {tokens} tokens: requests per token, and minutes the default limits")
+    print("(500/min per data center) take at least for 10,000 tokens that way")
+    print(table(["scopes from", "requests/token", "min for 10,000 tokens"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=600)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--cpu-tokens", type=int, default=3000, help="tokens for the CPU table")
     parser.add_argument("--cpu-only", action="store_true", help="only the CPU table")
+    parser.add_argument("--scopes-only", action="store_true", help="only the exact-scopes table")
     parser.add_argument(
         "--only-frames",
         action="store_true",
@@ -258,9 +298,13 @@ def main() -> None:
     if args.cpu_only:
         cpu_per_token(args.cpu_tokens)
         return
+    if args.scopes_only:
+        scope_cost(args.cpu_tokens)
+        return
     throughput(args.tokens, args.latency, args.only_frames)
     if not args.only_frames:
         cpu_per_token(args.cpu_tokens)
+    scope_cost(args.cpu_tokens)
 
 
 if __name__ == "__main__":
