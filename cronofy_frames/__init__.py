@@ -31,11 +31,13 @@ from .health import (
 from .loader import (
     LoadOptions,
     LoadWarning,
+    ProgressCounts,
     Snapshot,
     load,
     load_accounts,
     load_profiles,
     read_snapshot,
+    time_floor,
 )
 from .runs import RunOutcome, load_to_folder
 from .token_store import (
@@ -57,6 +59,7 @@ __all__ = [
     "LoadFailed",
     "LoadOptions",
     "LoadWarning",
+    "ProgressCounts",
     "RateLimit",
     "RefreshedTokensApplied",
     "RequestFailed",
@@ -79,6 +82,7 @@ __all__ = [
     "read_snapshot",
     "refreshed_file",
     "scope_audit",
+    "time_floor",
     "tokens_from_csv",
     "tokens_from_env",
     "tokens_from_frame",

@@ -210,10 +210,33 @@ def _error(result: Result, failure: RequestFailed) -> None:
     )
 
 
-class Progress:
-    """A tqdm.auto bar of finished tokens with ok / failed / waiting-for-rate-limit."""
+@dataclass(frozen=True)
+class ProgressCounts:
+    """Where a load stands: what ``on_progress`` is called with."""
 
-    def __init__(self, total: int, enabled: bool, waiting: Callable[[], int]) -> None:
+    total: int
+    ok: int
+    failed: int
+    waiting: int  # requests held back by a rate limit right now
+
+    @property
+    def done(self) -> int:
+        """Tokens finished, ok or failed."""
+        return self.ok + self.failed
+
+
+class Progress:
+    """A tqdm.auto bar of finished tokens with ok / failed / waiting-for-rate-limit, and
+    an optional ``on_progress`` callback with the same counts (at most four times a
+    second, from the loading thread)."""
+
+    def __init__(
+        self,
+        total: int,
+        enabled: bool,
+        waiting: Callable[[], int],
+        on_progress: Callable[[ProgressCounts], object] | None = None,
+    ) -> None:
         from tqdm.auto import tqdm
 
         self.bar = tqdm(
@@ -224,9 +247,10 @@ class Progress:
             desc="cronofy",
             dynamic_ncols=True,
         )
-        self.ok = self.failed = 0
+        self.total, self.ok, self.failed = total, 0, 0
         self._waiting = waiting
         self._shown = 0.0
+        self.on_progress = on_progress
 
     def finished(self, result: Result) -> None:
         """Count one finished token."""
@@ -242,9 +266,10 @@ class Progress:
         now = time.monotonic()
         if now - self._shown >= POLL_SECONDS:
             self._shown = now
-            self.bar.set_postfix(
-                ok=self.ok, failed=self.failed, waiting=self._waiting(), refresh=True
-            )
+            waiting = self._waiting()
+            self.bar.set_postfix(ok=self.ok, failed=self.failed, waiting=waiting, refresh=True)
+            if self.on_progress is not None:
+                self.on_progress(ProgressCounts(self.total, self.ok, self.failed, waiting))
 
     def close(self) -> None:
         """Final counts, then close the bar."""
@@ -268,8 +293,10 @@ class FanOut:
         max_workers: int,
         stop: threading.Event,
         progress: Progress,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.runner = runner
+        self.cancel = cancel  # set from another thread: the same as a Ctrl-C
         self.max_workers = max_workers
         self.stop = stop
         self.progress = progress
@@ -333,6 +360,8 @@ class FanOut:
         period is over: no new work starts then)."""
         while self._alive:
             self.progress.refresh()
+            if deadline is None and self.cancel is not None and self.cancel.is_set():
+                raise KeyboardInterrupt  # handled in __iter__ exactly as a Ctrl-C
             wait = POLL_SECONDS if deadline is None else deadline - time.monotonic()
             if wait <= 0:
                 return

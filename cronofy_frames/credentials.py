@@ -366,7 +366,12 @@ def credentials_from_env(
 
 def credentials_from_csv(path: str | Path) -> dict[str, ClientCredentials]:
     """Client credentials from a CSV with ``data_center,client_id,client_secret``."""
-    header, rows = csv_rows(read_csv_file(path), str(path))
+    return credentials_from_csv_text(read_csv_file(path), str(path))
+
+
+def credentials_from_csv_text(text: str, path: str = "CSV") -> dict[str, ClientCredentials]:
+    """Client credentials from CSV text (an upload); errors name ``path``, row and column."""
+    header, rows = csv_rows(text, path)
     missing = {"data_center", "client_id", "client_secret"} - set(header or [])
     if missing:
         raise ValueError(f"{path} lacks column(s) {sorted(missing)}")

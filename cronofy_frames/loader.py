@@ -20,9 +20,9 @@ import pandas as pd
 
 from . import _config, schema
 from ._collect import Collector, consume
-from ._fanout import Endpoints, FanOut, Progress, TokenRunner, Want
+from ._fanout import Endpoints, FanOut, Progress, ProgressCounts, TokenRunner, Want
 from ._oauth import TokenState
-from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit
+from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit, floor_seconds
 from ._redact import mask
 from ._transport import RateLimits, Transport, TransportConfig
 from ._version import __version__
@@ -39,11 +39,13 @@ from .token_store import refreshed_file, tokens_from_csv
 __all__ = [
     "LoadOptions",
     "LoadWarning",
+    "ProgressCounts",
     "Snapshot",
     "load",
     "load_accounts",
     "load_profiles",
     "read_snapshot",
+    "time_floor",
 ]
 
 ErrorsMode = Literal["warn", "raise", "ignore"]
@@ -69,7 +71,10 @@ class LoadOptions:
     token's ``bad_response``. ``exact_scopes``: with "auto", also GET /v1/account for the
     tokens whose userinfo scope holds a simplified scope (``read_write`` ...), so that
     ``accounts.scope`` is the fine-grained list (one more request for those tokens only;
-    ``scope_source`` says which endpoint each scope came from). The repr never shows a
+    ``scope_source`` says which endpoint each scope came from). ``stop``: an Event that,
+    once set (from any thread: a notebook's Stop button), ends the load as Ctrl-C does,
+    keeping finished work and refreshed tokens. ``on_progress``: called from the loading
+    thread, at most four times a second, with a ``ProgressCounts``. The repr never shows a
     client secret.
     """
 
@@ -85,6 +90,8 @@ class LoadOptions:
     retry_after_max: float = _config.RETRY_AFTER_MAX
     max_response_bytes: int = _config.MAX_RESPONSE_BYTES
     exact_scopes: bool = False
+    stop: threading.Event | None = None
+    on_progress: Callable[[ProgressCounts], object] | None = None
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -102,8 +109,12 @@ class LoadOptions:
         for name in ("progress", "exact_scopes"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.on_refresh is not None and not callable(self.on_refresh):
-            raise ValueError(f"on_refresh must be callable, got {type(self.on_refresh).__name__}")
+        for name in ("on_refresh", "on_progress"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ValueError(f"{name} must be callable, got {type(value).__name__}")
+        if self.stop is not None and not isinstance(self.stop, threading.Event):
+            raise ValueError(f"stop must be a threading.Event, got {type(self.stop).__name__}")
 
     def want(self, profiles: bool = True, accounts: bool = True) -> Want:
         """What a load with these options fetches, given the frames it needs."""
@@ -147,6 +158,8 @@ class LoadKwargs(TypedDict, total=False):
     retry_after_max: float
     max_response_bytes: int
     exact_scopes: bool
+    stop: threading.Event | None
+    on_progress: Callable[[ProgressCounts], object] | None
 
 
 def _secret_of(value: object) -> str | None:
@@ -312,8 +325,9 @@ def run(
         stop,
     )
     states = [TokenState(t) for t in token_list]
-    progress = Progress(len(states), options.progress, transport.waiting)
-    fan = FanOut(TokenRunner(transport, want), states, options.max_workers, stop, progress)
+    progress = Progress(len(states), options.progress, transport.waiting, options.on_progress)
+    runner = TokenRunner(transport, want)
+    fan = FanOut(runner, states, options.max_workers, stop, progress, options.stop)
     collector = Collector(on_chunk, keep)
     try:
         consume(fan, collector, options.errors == "raise")
@@ -325,6 +339,43 @@ def run(
     frames = collector.frames([t.label for t in token_list])
     unfinished = [s.token.label for s in states if not s.finished]
     return Snapshot.from_frames(frames, [s.token for s in states], unfinished)
+
+
+def time_floor(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
+    """What the rate limits allow, said before a load: per data center the tokens, the
+    requests they need at least (one each with userinfo, two documented) and the least
+    seconds the limit lets them take. ``str`` of a row: "us: 2,505 tokens at 500/min,
+    at least 5 min" (see :func:`describe_floor`)."""
+    opts = LoadOptions(**options)
+    per_token = 2 if opts.endpoints == "documented" else 1
+    limits = opts.limits()
+    counts = Counter(t.data_center for t in _as_tokens(tokens))
+    rows = []
+    for dc, n in counts.items():
+        limit = limits.get(resolve(dc).key) if isinstance(limits, Mapping) else limits
+        seconds = floor_seconds(n * per_token, limit) if limit is not None else 0.0
+        per_minute = limit.per_minute if limit is not None else None
+        rows.append((dc, n, n * per_token, per_minute, seconds))
+    frame = pd.DataFrame(
+        rows, columns=["data_center", "tokens", "requests", "per_minute", "seconds"]
+    ).astype({"per_minute": "Int64"})
+    return frame.sort_values("seconds", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def describe_floor(floor: pd.DataFrame) -> list[str]:
+    """One line per data center: "us: 2,505 tokens at 500/min, at least 5 min"."""
+    lines = []
+    for row in floor.to_dict("records"):
+        limit = f"at {row['per_minute']}/min" if pd.notna(row["per_minute"]) else "with no limit"
+        least = _duration(float(row["seconds"]))
+        lines.append(f"{row['data_center']}: {row['tokens']:,} tokens {limit}, at least {least}")
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
 
 
 def chain_refresh(
