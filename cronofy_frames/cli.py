@@ -24,7 +24,7 @@ from .credentials import ClientCredentials, Token, credentials_from_csv
 from .diff import diff
 from .export import FORMATS
 from .health import UndocumentedScopeWarning, connection_health, scope_audit
-from .loader import LoadOptions, load, read_snapshot
+from .loader import LoadOptions, describe_floor, load, read_snapshot, time_floor
 from .runs import RunOutcome, Tally, load_to_folder
 from .token_store import check_private_file, read_tokens, refreshed_path
 
@@ -200,6 +200,9 @@ def load_command(argv: Sequence[str]) -> int:
         tokens, replaced = read_tokens(args.tokens, saved)
         if replaced:
             print(f"using the newest pairs of {replaced} tokens from {saved}", file=sys.stderr)
+        floor = time_floor(tokens, rate_limits=options.rate_limits, endpoints=options.endpoints)
+        for line in describe_floor(floor):
+            print(f"rate limits: {line}", file=sys.stderr)
         outcome = load_to_folder(
             tokens, args.out, options, resume=args.resume, refreshed=saved, fmt=args.format
         )
