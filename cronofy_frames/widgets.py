@@ -49,6 +49,7 @@ from .token_store import (
 __all__ = ["DataCenterPicker", "LoadPanel", "TokenPicker"]
 
 CUSTOM = "custom"
+UPLOAD_LIMIT = 10 * 2**20  # tornado's WebSocketHandler max_message_size, which Jupyter keeps
 LABELS = {"description_width": "100px"}
 
 
@@ -138,6 +139,11 @@ class TokenPicker:
             description="CSV path", placeholder="tokens.csv on the notebook server", style=LABELS
         )
         self.path_button = w.Button(description="Read file", icon="folder-open")
+        self.upload_note = w.HTML(
+            f"<small>Uploads travel through the notebook server's websocket, which refuses "
+            f"messages over {UPLOAD_LIMIT // 2**20} MiB (tornado's default) without a word: "
+            "for a larger file, type its path on the server below.</small>"
+        )
         self.replace = w.Checkbox(description="Replace the list", indent=False)
         self.clear_button = w.Button(description="Clear", icon="times")
         self.message = w.HTML()
@@ -153,6 +159,7 @@ class TokenPicker:
                 self.label,
                 self.data_center.widget,
                 w.HBox([self.add_button, self.upload, self.env_button]),
+                self.upload_note,
                 w.HBox([self.path, self.path_button]),
                 w.HBox([self.replace, self.clear_button]),
             ]
