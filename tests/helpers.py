@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import cronofy_frames as cf
 from cronofy_frames.sandbox import Sandbox
@@ -45,3 +47,16 @@ def load_args(
     tokens, creds = sandbox_files(sb, tmp_path)
     quiet = [] if progress else ["--no-progress"]
     return ["load", str(tokens), "--out", str(out), "--credentials", str(creds), *quiet, *extra]
+
+
+def uploaded(text: str, name: str = "tokens.csv") -> tuple[dict[str, Any], ...]:
+    """A FileUpload ``value`` holding one file, as the browser sends it."""
+    return (
+        {
+            "name": name,
+            "type": "text/csv",
+            "size": len(text),
+            "content": memoryview(text.encode()),
+            "last_modified": dt.datetime.now(dt.UTC),
+        },
+    )

@@ -3,7 +3,6 @@ table, loads in the background with Stop, and a second Load refused."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 
 import ipywidgets.widgets.widget as widget_registry
@@ -14,7 +13,7 @@ import cronofy_frames as cf
 from cronofy_frames import sandbox
 from cronofy_frames.tables import FrameTable, safe_link
 from cronofy_frames.widgets import LoadPanel, TokenPicker
-from tests.helpers import tokens_of
+from tests.helpers import tokens_of, uploaded
 
 
 def many(n: int, prefix: str = "t") -> list[cf.Token]:
@@ -80,15 +79,7 @@ def test_replace_and_clear_and_a_clash_names_the_file_and_row() -> None:
     picker = TokenPicker()
     picker.add_tokens(many(10))
     text = "label,data_center,access_token\nnew,us,fresh_token_value_1\nt-000003,uk,other_value_2\n"
-    picker.upload.value = (
-        {
-            "name": "mine.csv",
-            "type": "text/csv",
-            "size": len(text),
-            "content": memoryview(text.encode()),
-            "last_modified": dt.datetime.now(dt.UTC),
-        },
-    )
+    picker.upload.value = uploaded(text, "mine.csv")
     assert "mine.csv, token 2 (label &#x27;t-000003&#x27;)" in picker.message.value
     assert len(picker.tokens) == 10
     picker.replace.value = True
@@ -187,15 +178,7 @@ def test_panel_credentials_from_an_upload_show_masked_and_never_stay() -> None:
     panel = LoadPanel(picker)
     secret = "client_secret_SENTINEL_4321"
     text = f"data_center,client_id,client_secret\nuk,my-client,{secret}\n"
-    panel.creds_upload.value = (
-        {
-            "name": "creds.csv",
-            "type": "text/csv",
-            "size": len(text),
-            "content": memoryview(text.encode()),
-            "last_modified": dt.datetime.now(dt.UTC),
-        },
-    )
+    panel.creds_upload.value = uploaded(text, "creds.csv")
     assert panel.creds_upload.value == ()
     assert "uk: my-client / secret …4321" in panel.creds_view.value
     assert secret not in panel.creds_view.value
