@@ -200,9 +200,10 @@ def load_command(argv: Sequence[str]) -> int:
         tokens, replaced = read_tokens(args.tokens, saved)
         if replaced:
             print(f"using the newest pairs of {replaced} tokens from {saved}", file=sys.stderr)
-        floor = time_floor(tokens, rate_limits=options.rate_limits, endpoints=options.endpoints)
-        for line in describe_floor(floor):
-            print(f"rate limits: {line}", file=sys.stderr)
+        if options.progress:  # said with the progress bar, before it starts
+            floor = time_floor(tokens, rate_limits=options.rate_limits, endpoints=options.endpoints)
+            for line in describe_floor(floor):
+                print(f"rate limits: {line}", file=sys.stderr)
         outcome = load_to_folder(
             tokens, args.out, options, resume=args.resume, refreshed=saved, fmt=args.format
         )

@@ -226,3 +226,14 @@ def test_every_command_explains_itself() -> None:
         done = cli(command, "--help")
         assert done.returncode == 0
         assert done.stdout.startswith(f"usage: cronofy-frames {command}")
+
+
+def test_load_says_up_front_what_the_rate_limits_allow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sandbox.serve(accounts=12, seed=3, rate_limit=None) as sb:
+        assert main(load_args(sb, tmp_path, tmp_path / "out", progress=True)) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("rate limits: ")]
+    assert lines
+    assert all(re.search(r"tokens at 500/min, at least \d+ s$", line) for line in lines)
