@@ -115,7 +115,7 @@ class TokenRunner:
 
     def _run(self, result: Result) -> None:
         state = result.state
-        if self.want.userinfo and state.token.data_center not in self._no_userinfo:
+        if self.want.userinfo and state.token.route not in self._no_userinfo:
             try:
                 self._userinfo(result)
                 return
@@ -124,7 +124,7 @@ class TokenRunner:
                     _error(result, failure)
                     return
                 with self._lock:
-                    self._no_userinfo.add(state.token.data_center)
+                    self._no_userinfo.add(state.token.route)
         self._documented(result)
 
     def _userinfo(self, result: Result) -> None:
@@ -302,7 +302,7 @@ class FanOut:
         self.progress = progress
         self.lanes: dict[str, deque[TokenState]] = {}
         for state in states:
-            self.lanes.setdefault(state.token.data_center, deque()).append(state)
+            self.lanes.setdefault(state.token.route, deque()).append(state)
         self.interrupted = False
         self._results: queue.SimpleQueue[Result | None] = (
             queue.SimpleQueue()

@@ -142,7 +142,7 @@ class Refresher:
         access token with the new refresh token is handed back, and ``refresh_failed``
         raised with the new pair already in place (see ``Refresher.refreshed``).
         """
-        creds = self.credentials[token.data_center]
+        creds = self.credentials[token.route]
         body = {
             "client_id": creds.client_id,
             "client_secret": creds.client_secret,
@@ -171,8 +171,8 @@ class Refresher:
             why = "still 401 after a refresh"
         elif not token.refresh_token:
             why = "401 and the token has no refresh token"
-        elif token.data_center not in self.credentials:
-            dc = token.data_center
+        elif token.route not in self.credentials:
+            dc = token.route
             why = f"401 and no client credentials for data center {dc!r} to refresh with"
         return (
             RequestFailed("unauthorized", f"GET {path}: {why}", endpoint=path, status_code=401)

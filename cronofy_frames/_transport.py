@@ -245,12 +245,12 @@ class Transport:
         """The proxy for the token's data center, from the standard variables (``HTTPS_PROXY``,
         ``NO_PROXY``, ...), read once per data center."""
         with self._lock:
-            if token.data_center not in self._proxies:
+            if token.route not in self._proxies:
                 found = requests.utils.get_environ_proxies(token.base_url)
-                self._proxies[token.data_center] = {
+                self._proxies[token.route] = {
                     k: v for k, v in found.items() if k in ("http", "https", "all")
                 }
-            return self._proxies[token.data_center]
+            return self._proxies[token.route]
 
     def session(self, token: Token) -> requests.Session:
         """This thread's session, with an adapter for the token's data center."""
@@ -267,7 +267,7 @@ class Transport:
                 self._sessions.append(session)
         prefix = token.base_url + "/"
         if prefix not in session.adapters:
-            session.mount(prefix, self._adapter(token.data_center))
+            session.mount(prefix, self._adapter(token.route))
         return session
 
     def _adapter(self, key: str) -> HTTPAdapter:
@@ -315,7 +315,7 @@ class Transport:
         """(status, attempts, body) of one GET with its retries."""
         with self._slot(token), self._attempt(f"GET {path}", path, self.config.retries + 1):
             response = self._send(token, "GET", path, f"Bearer {token.access_token}")
-            limiter = self.limiter(token.data_center)
+            limiter = self.limiter(token.route)
             if limiter is not None and response.status != 429:
                 limiter.calm()
             return response.status, attempts(response), self._body(response)
@@ -360,7 +360,7 @@ class Transport:
         """This thread's way to the token's data center, set up once by the session's
         adapter exactly as requests would (see ``Route``)."""
         routes: dict[str, Route] = self._local.__dict__.setdefault("routes", {})
-        route = routes.get(token.data_center)
+        route = routes.get(token.route)
         if route is None:
             probe = requests.PreparedRequest()
             probe.prepare(method="GET", url=token.base_url + "/")
@@ -374,7 +374,7 @@ class Transport:
             adapter.cert_verify(pool, token.base_url + "/", self.verify, None)  # type: ignore[no-untyped-call]
             prefix = "" if adapter.request_url(probe, proxies) == "/" else token.base_url
             headers = {str(k): str(v) for k, v in self.session(token).headers.items()}
-            route = routes[token.data_center] = Route(pool, prefix, adapter.max_retries, headers)
+            route = routes[token.route] = Route(pool, prefix, adapter.max_retries, headers)
         return route
 
     def _body(self, response: urllib3.BaseHTTPResponse) -> bytes:
@@ -406,7 +406,7 @@ class Transport:
     def _throttle(self, token: Token, retry_after: float | None) -> bool:
         """After a 429 on the token endpoint: hold the data center (its next slot waits),
         or without a limiter wait here; whether to try again whatever the retry budget."""
-        limiter = self.limiter(token.data_center)
+        limiter = self.limiter(token.route)
         if limiter is not None:
             limiter.throttle(retry_after)
             return limiter.patient()
@@ -417,7 +417,7 @@ class Transport:
     @contextlib.contextmanager
     def _slot(self, token: Token) -> Iterator[None]:
         """A rate-limit slot for one request (and its retries), completed when it ends."""
-        limiter = self.limiter(token.data_center)
+        limiter = self.limiter(token.route)
         if limiter is None:
             if self.stop.is_set():
                 raise Interrupted

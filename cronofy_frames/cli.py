@@ -369,7 +369,10 @@ def demo_command(argv: Sequence[str]) -> int:
 
     faults = sandbox.Faults(expired=0.08, revoked=0.02, http_503=0.02, latency=0.01)
     with sandbox.serve(accounts=args.accounts, seed=7, faults=faults) as sb:
-        tokens = [Token(a.access_token, a.base_url, a.label, a.refresh_token) for a in sb.accounts]
+        tokens = [
+            Token(a.access_token, a.data_center, a.label, a.refresh_token, base_url=a.base_url)
+            for a in sb.accounts
+        ]
         creds = {url: ClientCredentials(*pair) for url, pair in sb.credentials_by_url.items()}
         snap = load(tokens, credentials=creds, errors="ignore")
     try:

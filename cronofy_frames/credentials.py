@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from ._redact import fingerprint, mask
-from .data_centers import Location, resolve
+from .data_centers import Location, bind, resolve
 
 __all__ = [
     "ClientCredentials",
@@ -36,7 +36,7 @@ __all__ = [
 
 T = TypeVar("T")
 BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)  # a pasted "Bearer " prefix
-TOKEN_COLUMNS = ("label", "data_center", "access_token", "refresh_token")
+TOKEN_COLUMNS = ("label", "data_center", "access_token", "refresh_token", "base_url")
 
 
 class FieldError(ValueError):
@@ -74,7 +74,10 @@ class Token:
     """An access token with its data center, label and optional refresh token.
 
     ``data_center`` may be an id (any case), an API host or a base URL; the default
-    is ``"us"``. Without a ``label`` the token gets a stable fingerprint (``tok_…``).
+    is ``"us"``. ``base_url``, a loopback URL, binds the token to a sandbox standing in
+    for that data center: frames show the id, requests go to the URL and never to
+    Cronofy (``route`` is the URL: the rate limit and client credentials are its own).
+    Without a ``label`` the token gets a stable fingerprint (``tok_…``).
     The repr shows only the last four characters of each secret; a pickle holds them
     whole (treat it as the tokens file). A token with non-ASCII, white-space or control
     characters, which cannot go into an HTTP header, is refused naming its label.
@@ -84,6 +87,7 @@ class Token:
     data_center: str = "us"
     label: str = ""
     refresh_token: str | None = field(default=None, repr=False)
+    route: str = field(default="us", repr=False)  # where requests go: the id, or a URL
     location: Location = field(init=False, repr=False, compare=False)
 
     def __init__(
@@ -92,6 +96,7 @@ class Token:
         data_center: str = "us",
         label: str | None = None,
         refresh_token: str | None = None,
+        base_url: str | None = None,
     ) -> None:
         name = _label(label)
         try:
@@ -101,32 +106,47 @@ class Token:
                 if _blank(refresh_token)
                 else _field("refresh_token", _clean_secret, refresh_token, "refresh token")
             )
-            location = _field("data_center", resolve, data_center)
+            location = (
+                _field("data_center", resolve, data_center)
+                if _blank(base_url)
+                else _field("base_url", bind, data_center, base_url)
+            )
         except FieldError as exc:
             raise FieldError(exc.column, exc.problem, name) from None
         object.__setattr__(self, "access_token", access)
         object.__setattr__(self, "refresh_token", refresh)
         object.__setattr__(self, "location", location)
-        object.__setattr__(self, "data_center", location.key)
+        object.__setattr__(self, "data_center", location.data_center)
+        object.__setattr__(self, "route", location.key)
         object.__setattr__(self, "label", name or fingerprint(access))
 
     def __repr__(self) -> str:
         refresh = f", refresh_token={mask(self.refresh_token)!r}" if self.refresh_token else ""
+        bound = f", base_url={self.override!r}" if self.override else ""
         return (
-            f"Token(label={self.label!r}, data_center={self.data_center!r}, "
+            f"Token(label={self.label!r}, data_center={self.data_center!r}{bound}, "
             f"access_token={mask(self.access_token)!r}{refresh})"
         )
 
     def with_pair(self, access_token: str, refresh_token: str | None) -> Token:
-        """The same label and data center with a refreshed pair."""
+        """The same label, data center (and base_url override) with a refreshed pair."""
         return Token(
-            access_token, self.data_center, self.label, refresh_token or self.refresh_token
+            access_token,
+            self.data_center,
+            self.label,
+            refresh_token or self.refresh_token,
+            self.override,
         )
 
     @property
     def base_url(self) -> str:
         """Where this token's requests go."""
         return self.location.base_url
+
+    @property
+    def override(self) -> str | None:
+        """The loopback base URL this token is bound to, if any (``base_url=``)."""
+        return self.location.base_url if self.location.name else None
 
 
 def _field(column: str, check: Callable[..., T], *args: Any) -> T:
@@ -199,7 +219,7 @@ def check_unique(tokens: Iterable[Token]) -> list[Token]:
             raise ValueError(
                 f"duplicate label {tok.label!r} (items {seen_labels[tok.label]} and {n})"
             )
-        same = seen_tokens.setdefault(tok.data_center, {})
+        same = seen_tokens.setdefault(tok.route, {})
         if tok.access_token in same:
             raise ValueError(
                 f"token {tok.label!r} repeats the access token of {same[tok.access_token]!r}"
@@ -220,6 +240,7 @@ def _rows_to_tokens(rows: Iterable[Mapping[str, Any]], where: str, first_row: in
                     _or(row.get("data_center"), "us"),
                     row.get("label"),
                     row.get("refresh_token"),
+                    None if _blank(row.get("base_url")) else row.get("base_url"),
                 )
             )
         except FieldError as exc:

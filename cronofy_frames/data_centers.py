@@ -13,6 +13,7 @@ quote a value only when it cannot be a secret pasted into the wrong column.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from urllib3.util import parse_url
 
-__all__ = ["DATA_CENTERS", "DataCenter", "Location", "describe", "resolve"]
+__all__ = ["DATA_CENTERS", "DataCenter", "Location", "bind", "describe", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ class Location:
     scheme: str
     host: str
     port: int | None = None
+    name: str = ""  # the id a loopback override stands for (see ``bind``)
+
+    @property
+    def data_center(self) -> str:
+        """What frames show: the id (also for a sandbox bound to one), else the URL."""
+        return self.name or self.key
 
     @property
     def base_url(self) -> str:
@@ -129,6 +136,25 @@ def _resolve(value: object) -> Location:
     raise ValueError(
         f"unknown data center {describe(value)}: use one of {VALID}, an API host or a URL"
     )
+
+
+def bind(data_center: object, base_url: object) -> Location:
+    """The data center ``data_center`` (one of the six ids) served at ``base_url``, a
+    loopback URL (a sandbox standing in for it): frames show the id, requests go to the
+    URL and nowhere else, and the rate limit and client credentials are the URL's own
+    (never the real data center's: its client secret is never sent to a local port)."""
+    known = resolve(data_center)
+    if known.key not in _BY_ID:
+        raise ValueError(
+            f"a base_url override needs one of {VALID} as data center, got {describe(data_center)}"
+        )
+    local = resolve(base_url)
+    if local.key in _BY_ID or not _is_loopback(local.host):
+        raise ValueError(
+            f"base_url {describe(base_url)} must be a loopback sandbox URL "
+            "(http://127.0.0.1:PORT): a real data center is named by its id alone"
+        )
+    return dataclasses.replace(local, name=known.key)
 
 
 def _from_url(text: str) -> Location:

@@ -349,10 +349,10 @@ def time_floor(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame
     opts = LoadOptions(**options)
     per_token = 2 if opts.endpoints == "documented" else 1
     limits = opts.limits()
-    counts = Counter(t.data_center for t in _as_tokens(tokens))
+    counts = Counter((t.data_center, t.route) for t in _as_tokens(tokens))
     rows = []
-    for dc, n in counts.items():
-        limit = limits.get(resolve(dc).key) if isinstance(limits, Mapping) else limits
+    for (dc, route), n in counts.items():
+        limit = limits.get(route, DEFAULT_RATE_LIMIT) if isinstance(limits, Mapping) else limits
         seconds = floor_seconds(n * per_token, limit) if limit is not None else 0.0
         per_minute = limit.per_minute if limit is not None else None
         rows.append((dc, n, n * per_token, per_minute, seconds))

@@ -109,15 +109,17 @@ def _newer(token: Token, row: dict[str, str], path: Path) -> Token | None:
 
 
 def tokens_to_csv(tokens: Iterable[Token], path: str | Path) -> Path:
-    """Write ``label,data_center,access_token,refresh_token`` for ``tokens`` (for example
-    ``snap.tokens``) atomically, readable by you only (0600); the path."""
+    """Write ``label,data_center,access_token,refresh_token,base_url`` for ``tokens``
+    (for example ``snap.tokens``) atomically, readable by you only (0600); the path.
+    ``base_url`` is blank except for tokens bound to a sandbox."""
     target = Path(path)
     check_private_file(target)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(HEADER)
+    writer.writerow([*HEADER, "base_url"])
     writer.writerows(
-        [t.label, t.data_center, t.access_token, t.refresh_token or ""] for t in tokens
+        [t.label, t.data_center, t.access_token, t.refresh_token or "", t.override or ""]
+        for t in tokens
     )
     tmp = target.with_name(f".{target.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)

@@ -48,12 +48,13 @@ def test_sandbox_command_prints_urls_writes_csvs_and_serves(tmp_path: Path) -> N
         assert all(u.startswith("http://127.0.0.1:") for u in urls.values())
         rows = list(csv.DictReader(tokens.open()))
         assert len(rows) == 12
-        assert list(rows[0]) == ["label", "data_center", "access_token", "refresh_token"]
-        assert {r["data_center"] for r in rows} <= set(urls.values())
+        header = ["label", "data_center", "access_token", "refresh_token", "base_url"]
+        assert list(rows[0]) == header
+        assert all(urls[r["data_center"]] == r["base_url"] for r in rows)  # id, and its URL
         cred_rows = list(csv.DictReader(creds.open()))
         assert [r["data_center"] for r in cred_rows] == list(urls.values())
         r = requests.get(
-            f"{rows[0]['data_center']}/v1/account",
+            f"{rows[0]['base_url']}/v1/account",
             timeout=5,
             headers={"Authorization": f"Bearer {rows[0]['access_token']}"},
         )

@@ -102,12 +102,15 @@ class Sandbox:
         return {self.base_urls[dc]: pair for dc, pair in self.credentials.items()}
 
     def write_tokens_csv(self, path: str | Path) -> None:
-        """Write ``label,data_center,access_token,refresh_token`` (base URL as data center)."""
+        """Write ``label,data_center,access_token,refresh_token,base_url``: the id of the
+        data center each token stands for, and this sandbox's URL for it as an override."""
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["label", "data_center", "access_token", "refresh_token"])
+            writer.writerow(["label", "data_center", "access_token", "refresh_token", "base_url"])
             for a in self.accounts:
-                writer.writerow([a.label, a.base_url, a.access_token, a.refresh_token])
+                writer.writerow(
+                    [a.label, a.data_center, a.access_token, a.refresh_token, a.base_url]
+                )
 
     def write_credentials_csv(self, path: str | Path) -> None:
         """Write ``data_center,client_id,client_secret`` (base URL as data center)."""
