@@ -28,6 +28,7 @@ from .health import (
     plot_connections,
     scope_audit,
 )
+from .history import Chronic, History, plot_trend, read_history, snapshot_folder
 from .loader import (
     LoadOptions,
     LoadWarning,
@@ -52,10 +53,12 @@ __all__ = [
     "ACCESS_MODES",
     "DATA_CENTERS",
     "ERROR_KINDS",
+    "Chronic",
     "ClientCredentials",
     "CronofyFramesError",
     "DataCenter",
     "HealthReport",
+    "History",
     "LoadFailed",
     "LoadOptions",
     "LoadWarning",
@@ -79,9 +82,12 @@ __all__ = [
     "load_profiles",
     "load_to_folder",
     "plot_connections",
+    "plot_trend",
+    "read_history",
     "read_snapshot",
     "refreshed_file",
     "scope_audit",
+    "snapshot_folder",
     "time_floor",
     "tokens_from_csv",
     "tokens_from_env",

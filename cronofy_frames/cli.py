@@ -22,8 +22,9 @@ import pandas as pd
 from . import RateLimit
 from .credentials import ClientCredentials, Token, credentials_from_csv
 from .diff import diff
-from .export import FORMATS
+from .export import FORMATS, META
 from .health import UndocumentedScopeWarning, connection_health, scope_audit
+from .history import TREND_BY, folder_time, read_history, snapshot_folder
 from .loader import LoadOptions, describe_floor, load, read_snapshot, time_floor
 from .runs import RunOutcome, Tally, load_to_folder
 from .token_store import check_private_file, read_tokens, refreshed_path
@@ -38,6 +39,8 @@ commands:
   load      load profiles, accounts and calendars for the tokens in a CSV into a folder
   health    print the connection-health report of a folder written by load
   diff      what changed between two folders written by load (last week's and this one)
+  trend     per snapshot of a history folder (load --history): tokens, failures, profiles
+  chronic   profiles disconnected, and tokens failing, for weeks in a history folder
   demo      start the local sandbox, load all its tokens and print the health report
   sandbox   run the local Cronofy-compatible API server (six data centers on 127.0.0.1)
 
@@ -113,7 +116,14 @@ def run() -> NoReturn:
 def _load_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cronofy-frames load", description=LOAD_HELP)
     p.add_argument("tokens", metavar="TOKENS", help="CSV of tokens")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the CSV files")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="DIR", help="folder for the files")
+    where.add_argument(
+        "--history",
+        metavar="DIR",
+        help="a history folder: the snapshot goes to DIR/<UTC time>/ (Parquet unless "
+        "--format says otherwise), never over an earlier one; see 'cronofy-frames trend'",
+    )
     p.add_argument(
         "--credentials",
         metavar="FILE",
@@ -163,7 +173,9 @@ def _load_parser() -> argparse.ArgumentParser:
         help="with auto: also GET /v1/account for tokens whose userinfo scope is a "
         "simplified scope (read_write ...), so the scope column is fine-grained",
     )
-    p.add_argument("--format", choices=FORMATS, default="csv", help="file format (default csv)")
+    p.add_argument(
+        "--format", choices=FORMATS, help="file format (default csv; parquet with --history)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -204,12 +216,29 @@ def load_command(argv: Sequence[str]) -> int:
             floor = time_floor(tokens, rate_limits=options.rate_limits, endpoints=options.endpoints)
             for line in describe_floor(floor):
                 print(f"rate limits: {line}", file=sys.stderr)
+        out, when = _destination(args)
+        fmt = args.format or ("parquet" if args.history else "csv")
         outcome = load_to_folder(
-            tokens, args.out, options, resume=args.resume, refreshed=saved, fmt=args.format
+            tokens, out, options, resume=args.resume, refreshed=saved, fmt=fmt, taken_at=when
         )
     except (ValueError, OSError) as exc:
         return _fail(exc)
-    return _report(outcome, saved, args.out)
+    return _report(outcome, saved, str(out))
+
+
+def _destination(args: argparse.Namespace) -> tuple[Path, pd.Timestamp | None]:
+    """``--out``, or with ``--history`` a new snapshot folder named by the time now (with
+    ``--resume``: the newest folder an interrupted run left unfinished) and that time."""
+    if args.history is None:
+        return Path(args.out), None
+    root = Path(args.history)
+    if args.resume:
+        unfinished = sorted(p for p in root.glob("*/.parts") if not (p.parent / META).exists())
+        if unfinished:
+            folder = unfinished[-1].parent
+            return folder, folder_time(folder)
+    when = pd.Timestamp.now(tz="UTC").floor("s")
+    return snapshot_folder(root, when), when
 
 
 def _report(outcome: RunOutcome, saved: Path, out: str) -> int:
@@ -386,9 +415,58 @@ def demo_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def trend_command(argv: Sequence[str]) -> int:
+    """``cronofy-frames trend DIR``."""
+    p = argparse.ArgumentParser(
+        prog="cronofy-frames trend",
+        description="Per snapshot of the history folder DIR (written by 'cronofy-frames "
+        "load --history DIR'): tokens ok and failed by kind, profiles connected, "
+        "disconnected and in initial sync, and the disconnected share. Exit status 0 "
+        "when the report is printed, 2 for bad input.",
+    )
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--by", choices=TREND_BY, help="one line per snapshot and value of this column")
+    args = p.parse_args(argv)
+    try:
+        table = read_history(args.folder).trend(args.by)
+    except (ValueError, OSError, ImportError) as exc:
+        return _fail(exc)
+    table["snapshot_at"] = table["snapshot_at"].dt.strftime("%Y-%m-%d %H:%M")
+    say(table.to_string(index=False))
+    return 0
+
+
+def chronic_command(argv: Sequence[str]) -> int:
+    """``cronofy-frames chronic DIR``."""
+    p = argparse.ArgumentParser(
+        prog="cronofy-frames chronic",
+        description="Profiles (calendar and conferencing) disconnected, and tokens "
+        "failing, in every snapshot of the history folder DIR taken within --weeks weeks "
+        "before the newest (at least two snapshots), with since when and the newest "
+        "relink URL. Exit status 0 when the report is printed, 2 for bad input.",
+    )
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--weeks", type=int, default=4, help="how long (default 4)")
+    args = p.parse_args(argv)
+    try:
+        found = read_history(args.folder).chronic(args.weeks)
+    except (ValueError, OSError, ImportError) as exc:
+        return _fail(exc)
+    say(found)
+    for title, frame in (("profiles", found.profiles), ("tokens", found.tokens)):
+        if len(frame):
+            shown = frame.assign(since=frame["since"].dt.strftime("%Y-%m-%d"))
+            say(f"\n{title}:")
+            for row in shown.astype(str).itertuples(index=False):
+                say("  ".join(row))
+    return 0
+
+
 COMMANDS = {
     "load": load_command,
     "health": health_command,
     "diff": diff_command,
+    "trend": trend_command,
+    "chronic": chronic_command,
     "demo": demo_command,
 }

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -177,12 +177,13 @@ def write_frames(
 
 def stream_frames(
     chunks: Mapping[str, Iterable[pd.DataFrame]],
-    meta: dict[str, Any],
+    meta: Callable[[], dict[str, Any]],
     directory: str | Path,
     fmt: str = "csv",
 ) -> list[Path]:
     """Like :func:`write_frames`, but each frame arrives as chunks that are written one
-    after another (pyarrow's streaming writers), so memory is bounded by one chunk."""
+    after another (pyarrow's streaming writers), so memory is bounded by one chunk.
+    ``meta`` is called once every chunk went by (so it may hold their counts)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     folder = ensure_folder(directory)
@@ -192,7 +193,7 @@ def stream_frames(
         with atomic_path(path) as tmp:
             _stream_one(frames, name, tmp, fmt)
         paths.append(path)
-    return [*paths, _write_meta(meta, folder, fmt)]
+    return [*paths, _write_meta(meta(), folder, fmt)]
 
 
 def _stream_one(frames: Iterable[pd.DataFrame], name: str, path: Path, fmt: str) -> None:

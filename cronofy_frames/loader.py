@@ -191,6 +191,7 @@ class Snapshot:
     conferencing: pd.DataFrame = field(
         default_factory=lambda: schema.empty(schema.CONFERENCING), repr=False
     )
+    taken_at: pd.Timestamp | None = field(default=None, repr=False)  # when the load began
 
     @classmethod
     def from_frames(
@@ -224,14 +225,31 @@ class Snapshot:
             return [(t.label, t.data_center) for t in self.tokens]
         return self.saved_roster
 
-    def meta(self) -> dict[str, Any]:
-        """What ``snapshot.json`` says: version, time written, unfinished labels, roster."""
+    def meta(self, counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """What ``snapshot.json`` says: version, when the snapshot was taken (``taken_at``,
+        UTC, ISO 8601) and written, its counts (``counts``: given, or from the frames in
+        memory), unfinished labels and roster. ``cf.read_history`` reads only this."""
         return {
             "cronofy_frames": __version__,
+            "taken_at": (self.taken_at if self.taken_at is not None else _now()).isoformat(),
             "written_at": _now_iso(),
+            "counts": dict(counts) if counts is not None else self.counts(),
             "unfinished": self.unfinished,
             "roster": self.roster(),
         }
+
+    def counts(self) -> dict[str, int]:
+        """Tokens (ok, failed, unfinished) and profiles (connected, disconnected, in
+        initial sync), as ``snapshot.json`` keeps them."""
+        p = self.profiles
+        return snapshot_counts(
+            tokens=len(self.roster()),
+            failed=int(self.errors["token_label"].nunique()),
+            unfinished=len(self.unfinished),
+            profiles=len(p),
+            disconnected=int(p["profile_connected"].eq(False).sum()),
+            initial_sync=int(p["profile_initial_sync_required"].eq(True).sum()),
+        )
 
     def to_csv(self, directory: str | Path) -> list[Path]:
         """Write profiles.csv, accounts.csv, calendars.csv, errors.csv and snapshot.json.
@@ -314,6 +332,7 @@ def run(
     With ``keep=False`` the chunks are only handed to ``on_chunk`` (memory stays bounded
     however many tokens there are) and the snapshot's frames are empty.
     """
+    began = _now()
     token_list = _as_tokens(tokens)
     store = refreshed_file(tokens) if isinstance(tokens, str | Path) else None
     stop = threading.Event()
@@ -338,7 +357,9 @@ def run(
             store.close()
     frames = collector.frames([t.label for t in token_list])
     unfinished = [s.token.label for s in states if not s.finished]
-    return Snapshot.from_frames(frames, [s.token for s in states], unfinished)
+    snap = Snapshot.from_frames(frames, [s.token for s in states], unfinished)
+    snap.taken_at = began
+    return snap
 
 
 def time_floor(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
@@ -394,8 +415,45 @@ def chain_refresh(
     return each
 
 
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
+
+
 def _now_iso() -> str:
-    return pd.Timestamp.now(tz="UTC").isoformat()
+    return _now().isoformat()
+
+
+def snapshot_counts(
+    *,
+    tokens: int,
+    failed: int,
+    unfinished: int,
+    profiles: int,
+    disconnected: int,
+    initial_sync: int,
+) -> dict[str, int]:
+    """The counts ``snapshot.json`` keeps (``ok`` is what neither failed nor is unfinished)."""
+    return {
+        "tokens": tokens,
+        "ok": tokens - failed - unfinished,
+        "failed": failed,
+        "unfinished": unfinished,
+        "profiles": profiles,
+        "connected": profiles - disconnected,
+        "disconnected": disconnected,
+        "initial_sync": initial_sync,
+    }
+
+
+def taken_at(meta: Mapping[str, Any]) -> pd.Timestamp | None:
+    """When a written snapshot was taken: ``taken_at``, or for files written before it
+    existed, ``written_at``; None when neither reads as a time."""
+    for key in ("taken_at", "written_at"):
+        try:
+            return pd.Timestamp(meta[key]).tz_convert("UTC")
+        except (KeyError, ValueError, TypeError):
+            continue
+    return None
 
 
 def read_snapshot(directory: str | Path) -> Snapshot:
@@ -404,7 +462,9 @@ def read_snapshot(directory: str | Path) -> Snapshot:
 
     frames, meta = read_frames(directory)
     roster = [(str(label), str(dc)) for label, dc in meta.get("roster", [])]
-    return Snapshot.from_frames(frames, (), meta.get("unfinished", []), roster)
+    snap = Snapshot.from_frames(frames, (), meta.get("unfinished", []), roster)
+    snap.taken_at = taken_at(meta)
+    return snap
 
 
 def _warn(snap: Snapshot, where: str) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 from . import schema
 from .credentials import Token
 from .export import NA, ensure_folder, read_csv_frame, stream_frames, write_csv
-from .loader import LoadOptions, Snapshot, chain_refresh, run
+from .loader import LoadOptions, Snapshot, chain_refresh, run, snapshot_counts
 from .token_store import RefreshedTokenWriter
 
 __all__ = ["PartsFolder", "RunOutcome", "Tally", "load_to_folder"]
@@ -134,8 +134,10 @@ def load_to_folder(
     resume: bool,
     refreshed: Path,
     fmt: str = "csv",
+    taken_at: pd.Timestamp | None = None,
 ) -> RunOutcome:
-    """Load every token (not finished by an earlier run if ``resume``) into ``out``."""
+    """Load every token (not finished by an earlier run if ``resume``) into ``out``;
+    ``taken_at`` (default: when this run began) goes into ``snapshot.json``."""
     ensure_folder(out)  # an unusable output folder fails before any request
     parts = PartsFolder(out)
     done = parts.done_labels()
@@ -157,11 +159,17 @@ def load_to_folder(
         refreshed=writer.count,
         skipped=len(tokens) - len(todo),
     )
-    _merge(parts, outcome, out, fmt)
+    _merge(parts, outcome, out, fmt, taken_at if taken_at is not None else snap.taken_at)
     return outcome
 
 
-def _merge(parts: PartsFolder, outcome: RunOutcome, out: str | Path, fmt: str) -> None:
+def _merge(
+    parts: PartsFolder,
+    outcome: RunOutcome,
+    out: str | Path,
+    fmt: str,
+    taken_at: pd.Timestamp | None = None,
+) -> None:
     """Count every chunk and keep the errors; once complete, stream them into the files."""
     errors: list[pd.DataFrame] = []
 
@@ -172,7 +180,22 @@ def _merge(parts: PartsFolder, outcome: RunOutcome, out: str | Path, fmt: str) -
 
     chunks = {name: parts.chunks(name, seen) for name in schema.FRAMES}
     if outcome.complete:
-        meta = Snapshot.from_frames({}, outcome.tokens).meta()
+        snap = Snapshot.from_frames({}, outcome.tokens)
+        snap.taken_at = taken_at
+
+        def meta() -> dict[str, object]:  # once every chunk is counted
+            failed = pd.concat(errors)["token_label"].nunique() if errors else 0
+            t = outcome.tally
+            counts = snapshot_counts(
+                tokens=len(outcome.tokens),
+                failed=int(failed),
+                unfinished=0,
+                profiles=t.profiles,
+                disconnected=t.disconnected,
+                initial_sync=t.syncing,
+            )
+            return snap.meta(counts)
+
         outcome.written = stream_frames(chunks, meta, out, fmt)
         parts.remove()
     else:

@@ -22,6 +22,7 @@ __all__ = [
     "ERRORS",
     "PROFILES",
     "SCHEMAS",
+    "apply_column",
     "apply_dtypes",
     "empty",
     "to_frame",
@@ -148,6 +149,13 @@ def apply_dtypes(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in df.columns if c not in schema]
     typed = {name: _cast(_get(df, name), dtype) for name, dtype in schema.items()}
     return pd.DataFrame({**typed, **{c: df[c] for c in extra}}, index=df.index)
+
+
+def apply_column(column: pd.Series, dtype: Any) -> pd.Series:
+    """One column with ``dtype`` (times from text, flags from 0/1 or booleans)."""
+    if dtype is BOOLEAN and column.dtype == object:
+        column = column.map(lambda v: v if v is None or isinstance(v, bool) else bool(v))
+    return _cast(column, dtype)
 
 
 def _get(df: pd.DataFrame, name: str) -> pd.Series:

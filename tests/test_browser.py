@@ -112,11 +112,15 @@ def accept_kernel(page: Any) -> None:
     select.click()
 
 
-def test_quickstart_notebook_picker_and_load_panel_in_a_real_browser(lab: str) -> None:
+def test_quickstart_notebook_at_scale_in_a_real_browser(lab: str, tmp_path: Path) -> None:
+    """Run all; add a token by hand and find it past the first page; upload 10,000
+    tokens, load them, find a profile far past the first page; Stop a slow load."""
     from playwright.sync_api import expect, sync_playwright
 
-    with sandbox.serve(accounts=3, seed=99, rate_limit=None) as sb, sync_playwright() as p:
-        mine = sb.accounts[0]
+    options: sandbox.SandboxOptions = {"accounts": 10_000, "seed": 99, "rate_limit": None}
+    with sandbox.serve(**options) as big, sync_playwright() as p:
+        big.write_tokens_csv(tmp_path / "tokens.csv")
+        mine = big.accounts[0]
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(lab)
@@ -127,25 +131,57 @@ def test_quickstart_notebook_picker_and_load_panel_in_a_real_browser(lab: str) -
         panel = page.locator(".widget-vbox", has=page.locator("button", has_text="Load")).first
         tab = panel.locator(".lm-TabBar-tab", has_text="Health (150)")
         tab.wait_for(timeout=120_000)  # run-all loaded the notebook's own sandbox
-        panel.locator("input[type=password]").first.fill(mine.access_token)
-        panel.locator("input[placeholder^='e.g. acme']").fill("browser-test")
-        panel.locator("select").first.select_option(label="Custom URL (sandbox) …")
-        panel.locator("input[placeholder='http://127.0.0.1:8123']").fill(mine.base_url)
-        panel.locator("button", has_text="Add").click()
-        expect(panel.get_by_text("1 added; 151 in all.")).to_be_visible()
-        expect(panel.locator("input[type=password]").first).to_have_value("")
-        panel.locator("button", has_text="Load").click()
-        panel.locator(".lm-TabBar-tab", has_text="Health (151)").wait_for(timeout=60_000)
-        panel.locator(".lm-TabBar-tab", has_text="Accounts (").click()
-        # 151 rows, 50 a page: the new token's row (the last) is found by the search box,
-        # which looks at every row on the kernel side
-        expect(panel.locator("tr:visible", has_text="browser-test")).to_have_count(0)
-        panel.locator("input[placeholder='search every row']:visible").fill("browser-test")
-        row = panel.locator("tr:visible", has_text="browser-test")
-        expect(row).to_be_visible()
-        expect(row).to_contain_text(mine.account_id)  # its account_id and sub
+        add_by_hand(panel, mine, expect)
+        upload_and_load(panel, tmp_path / "tokens.csv", expect)
+        big.world.faults = sandbox.Faults(latency=0.3)  # slow answers from now on
+        stop_a_slow_load(panel, expect)
         if SCREENSHOT:
             panel.screenshot(path=SCREENSHOT)
         content = page.content()
         browser.close()
     assert mine.access_token not in content  # the page never shows the token
+
+
+def add_by_hand(panel: Any, mine: Any, expect: Any) -> None:
+    """The password field, a label, a custom URL: Add, Load, and the row found by search."""
+    panel.locator("input[type=password]").first.fill(mine.access_token)
+    panel.locator("input[placeholder^='e.g. acme']").fill("browser-test")
+    panel.locator("select").first.select_option(label="Custom URL (sandbox) …")
+    panel.locator("input[placeholder='http://127.0.0.1:8123']").fill(mine.base_url)
+    panel.locator("button", has_text="Add").click()
+    expect(panel.get_by_text("1 added; 151 in all.")).to_be_visible()
+    expect(panel.locator("input[type=password]").first).to_have_value("")
+    panel.locator("button", has_text="Load").click()
+    panel.locator(".lm-TabBar-tab", has_text="Health (151)").wait_for(timeout=60_000)
+    panel.locator(".lm-TabBar-tab", has_text="Accounts (").click()
+    # 151 rows, 50 a page: the new token's row (the last) is found by the search box,
+    # which looks at every row on the kernel side
+    expect(panel.locator("tr:visible", has_text="browser-test")).to_have_count(0)
+    panel.locator("input[placeholder='search every row']:visible").fill("browser-test")
+    row = panel.locator("tr:visible", has_text="browser-test")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text(mine.account_id)  # its account_id and sub
+
+
+def upload_and_load(panel: Any, tokens_csv: Path, expect: Any) -> None:
+    """Replace the list with 10,000 uploaded tokens, load them, search far past page 1."""
+    panel.locator(".widget-checkbox", has_text="Replace the list").locator("input").check()
+    panel.locator("input[type=file]").first.set_input_files(str(tokens_csv))
+    expect(panel.get_by_text("10000 added; 10000 in all.")).to_be_visible(timeout=60_000)
+    expect(panel.get_by_text("10,000 of 10,000 tokens match")).to_be_visible()
+    panel.locator("button", has_text="Load").click()
+    panel.locator(".lm-TabBar-tab", has_text="Health (10,000)").wait_for(timeout=240_000)
+    panel.locator(".lm-TabBar-tab", has_text="Profiles (").click()
+    expect(panel.locator("tr:visible", has_text="sbx-009876")).to_have_count(0)
+    panel.locator("input[placeholder='search every row']:visible").fill("sbx-009876")
+    expect(panel.locator("tr:visible", has_text="sbx-009876").first).to_be_visible()
+    expect(panel.get_by_text("By access mode").first).to_be_visible()  # the health view
+
+
+def stop_a_slow_load(panel: Any, expect: Any) -> None:
+    """Load again against slow answers, Stop once progress shows: finished work is kept."""
+    panel.locator("button", has_text="Load").click()
+    expect(panel.get_by_text("us: ").first).to_be_visible()  # the rate-limit floor, up front
+    expect(panel.get_by_text("waiting for the rate limit").first).to_be_visible(timeout=60_000)
+    panel.locator("button", has_text="Stop").click()
+    expect(panel.get_by_text("(stopped: ").first).to_be_visible(timeout=60_000)

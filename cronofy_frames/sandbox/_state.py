@@ -9,6 +9,7 @@ is ever built: only accounts that were refreshed or changed have entries.
 from __future__ import annotations
 
 import collections
+import datetime
 import functools
 import hashlib
 import hmac
@@ -82,6 +83,8 @@ class World:
         self._bursts: dict[str, float] = {}
         self.account = functools.lru_cache(maxsize=8192)(self._account)
         self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.clock = datetime.datetime(2026, 1, 5, 6, 0, tzinfo=datetime.UTC)  # simulated
+        self.steps = 0
 
     # -- accounts -------------------------------------------------------------
 
@@ -103,6 +106,25 @@ class World:
         with self._lock:
             self._connected[(index, profile)] = connected
             self.account.cache_clear()
+
+    def advance(self, days: float = 7.0, churn: float = 0.05) -> datetime.datetime:
+        """Simulated time moves on ``days`` (from 2026-01-05 06:00 UTC), and about
+        ``churn`` of the profiles are touched: a connected one disconnects, a
+        disconnected one is relinked half the time, drawn from the seed and the step (reproducible).
+        The new simulated time, for the snapshot taken now (see ``cf.snapshot_folder``)."""
+        with self._lock:
+            self.clock += datetime.timedelta(days=days)
+            self.steps += 1
+            rng = random.Random(f"{self.seed}:advance:{self.steps}")
+        for index in range(self.size):
+            for j, profile in enumerate(self.account(index).profiles):
+                if rng.random() >= churn:
+                    continue
+                if profile.connected:
+                    self.set_profile_connected(index, j, False)
+                elif rng.random() < 0.5:  # half of the broken ones get relinked
+                    self.set_profile_connected(index, j, True)
+        return self.clock
 
     def set_conferencing_connected(self, index: int, profile: int, connected: bool) -> None:
         """Connect or disconnect conferencing profile ``profile`` of account ``index``."""

@@ -1,0 +1,560 @@
+"""Many snapshots in one folder: trends and chronic disconnections, without loading them all.
+
+    history = cf.read_history("audits/")     # reads the snapshot.json files only
+    history.snapshots                         # one row per snapshot, with its counts
+    history.trend(by="provider_service")      # per snapshot: tokens, failures, profiles
+    history.chronic(weeks=4)                  # disconnected (or failing) for that long
+    history.frame("profiles", columns=[...], where={"data_center": "uk"})
+
+A history folder holds one folder per snapshot, as ``cronofy-frames load --history`` (or
+:func:`snapshot_folder`) makes them: ``audits/2026-11-23T06-00-00Z/``, in CSV or Parquet.
+The summaries are SQL run where the files lie: by DuckDB (the ``history`` extra) over the
+files themselves, reading only the columns and rows a question needs, in bounded memory;
+without it, by SQLite (the standard library) over the frames read with pandas, which is
+fine for small histories (a warning says how to install the extra for large ones).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from . import schema
+from .export import META, read_csv_frame
+from .loader import taken_at
+
+__all__ = [
+    "Chronic",
+    "History",
+    "HistoryWarning",
+    "folder_time",
+    "plot_trend",
+    "read_history",
+    "snapshot_folder",
+]
+
+FOLDER_TIME = "%Y-%m-%dT%H-%M-%SZ"  # a snapshot folder's name: its UTC time, no colons
+PANDAS_SNAPSHOTS = 12  # more snapshots than this without DuckDB: a warning
+TREND_BY = ("data_center", "provider_service", "provider_name", "access_mode")
+
+
+class HistoryWarning(UserWarning):
+    """A history read without DuckDB is large: install ``cronofy-frames[history]``."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One snapshot of a history: its folder, time, format and counts (if recorded)."""
+
+    path: Path
+    taken_at: pd.Timestamp
+    fmt: str
+    counts: Mapping[str, Any] | None
+
+    @property
+    def at(self) -> str:
+        """The time as the queries compare it (ISO 8601, UTC, fixed width)."""
+        return self.taken_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def snapshot_folder(root: str | Path, when: pd.Timestamp | None = None) -> Path:
+    """A new, empty folder for a snapshot taken ``when`` (now by default) under ``root``;
+    never an existing one (``FileExistsError`` rather than overwriting)."""
+    stamp = (when if when is not None else pd.Timestamp.now(tz="UTC")).tz_convert("UTC")
+    folder = Path(root) / stamp.strftime(FOLDER_TIME)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=False)
+    return folder
+
+
+def folder_time(folder: Path) -> pd.Timestamp | None:
+    """The UTC time a snapshot folder is named by, or None."""
+    try:
+        return pd.Timestamp(pd.to_datetime(folder.name, format=FOLDER_TIME, utc=True))
+    except ValueError:
+        return None
+
+
+def read_history(folder: str | Path, engine: str = "auto") -> History:
+    """Every snapshot folder under ``folder`` (one level down, or ``folder`` itself),
+    written by ``cronofy-frames load`` (``--history`` or ``--out``) or ``to_csv`` /
+    ``to_parquet``. ``engine``: "auto" (DuckDB if installed), "duckdb" or "pandas"."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"history folder {str(root)!r} does not exist")
+    entries = sorted(
+        (e for e in map(_entry, [root, *sorted(root.iterdir())]) if e is not None),
+        key=lambda e: e.taken_at,
+    )
+    if not entries:
+        raise ValueError(f"{str(root)!r} holds no snapshot (no */{META})")
+    return History(root, entries, _engine(entries, engine))
+
+
+def _entry(path: Path) -> Entry | None:
+    meta_path = path / META
+    if not path.is_dir() or not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    when = taken_at(meta) if isinstance(meta, dict) else None
+    if when is None or meta.get("format") not in ("csv", "parquet"):
+        return None
+    counts = meta.get("counts")
+    if not isinstance(counts, dict):
+        counts = _counts_from_roster(meta)
+    return Entry(path, when, meta["format"], counts)
+
+
+def _counts_from_roster(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """Token counts of a snapshot written before ``counts`` were recorded."""
+    roster = meta.get("roster")
+    if not isinstance(roster, list):
+        return None
+    return {"tokens": len(roster), "unfinished": len(meta.get("unfinished") or [])}
+
+
+class _Engine(Protocol):
+    def source(self, name: str, columns: Sequence[str]) -> str: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
+
+
+def _engine(entries: list[Entry], choice: str) -> _Engine:
+    if choice not in ("auto", "duckdb", "pandas"):
+        raise ValueError(f"engine must be 'auto', 'duckdb' or 'pandas', got {choice!r}")
+    if choice != "pandas":
+        try:
+            return _DuckDB(entries)
+        except ImportError:
+            if choice == "duckdb":
+                raise ImportError(
+                    "DuckDB is not installed: pip install 'cronofy-frames[history]'"
+                ) from None
+    if len(entries) > PANDAS_SNAPSHOTS:
+        warnings.warn(
+            f"{len(entries)} snapshots read with pandas (all their frames in memory): "
+            "pip install 'cronofy-frames[history]' to summarise them with DuckDB where "
+            "the files lie",
+            HistoryWarning,
+            stacklevel=3,
+        )
+    return _Pandas(entries)
+
+
+def _cast(column: str, frame: str) -> str:
+    """A column as the queries see it: flags as booleans, everything else as text."""
+    dtype = schema.SCHEMAS[frame].get(column)
+    quoted = f'"{column}"'
+    if dtype is schema.BOOLEAN:
+        return f"TRY_CAST({quoted} AS BOOLEAN) AS {quoted}"
+    return f"CAST({quoted} AS VARCHAR) AS {quoted}"
+
+
+class _DuckDB:
+    """SQL over the files where they lie: only the columns asked for are read."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        import duckdb  # the history extra
+
+        self.entries = entries
+        self.db = duckdb.connect()
+        files = [
+            (str((e.path / f"{name}.{e.fmt}").resolve()), e.at, name)
+            for e in entries
+            for name in schema.FRAMES
+        ]
+        frame = pd.DataFrame(files, columns=["filename", "snapshot_at", "frame"])
+        self.db.register("snapshot_files", frame)
+        self.files = {name: frame[frame["frame"] == name] for name in schema.FRAMES}
+
+    def source(self, name: str, columns: Sequence[str]) -> str:
+        parts = []
+        for fmt, reader in (("parquet", "read_parquet"), ("csv", "read_csv")):
+            paths = [p for p in self.files[name]["filename"] if p.endswith(f".{fmt}")]
+            paths = [p for p in paths if Path(p).is_file()]
+            if not paths:
+                continue
+            listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+            extra = ", all_varchar=true, header=true" if fmt == "csv" else ""
+            picked = ", ".join(_cast(c, name) for c in columns)
+            parts.append(
+                f"SELECT f.snapshot_at, {picked} FROM {reader}([{listed}], filename=true, "
+                f"union_by_name=true{extra}) t JOIN snapshot_files f ON t.filename = f.filename"
+            )
+        if not parts:
+            nulls = ", ".join(f'NULL AS "{c}"' for c in columns)
+            return f"(SELECT NULL AS snapshot_at, {nulls} WHERE false)"
+        return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        result: pd.DataFrame = self.db.execute(sql, list(params)).df()
+        return result
+
+
+class _Pandas:
+    """The same SQL, run by SQLite over the frames read with pandas (small histories)."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        self.db = sqlite3.connect(":memory:")
+        self.loaded: set[str] = set()
+
+    def source(self, name: str, columns: Sequence[str]) -> str:
+        if name not in self.loaded:
+            frames = [self._read(e, name).assign(snapshot_at=e.at) for e in self.entries]
+            both = pd.concat(frames, ignore_index=True)
+            _for_sqlite(both).to_sql(name, self.db, index=False)
+            self.loaded.add(name)
+        picked = ", ".join(f'"{c}"' for c in columns)
+        return f"(SELECT snapshot_at, {picked} FROM {name})"
+
+    @staticmethod
+    def _read(entry: Entry, name: str) -> pd.DataFrame:
+        path = entry.path / f"{name}.{entry.fmt}"
+        if not path.is_file():
+            return schema.empty(schema.SCHEMAS[name])
+        if entry.fmt == "parquet":
+            return schema.apply_dtypes(schema.SCHEMAS[name], pd.read_parquet(path))
+        return read_csv_frame(path, name)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return pd.read_sql_query(sql, self.db, params=list(params))
+
+
+def _for_sqlite(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text as text, flags as 0/1/NULL, times as ISO text: what SQLite stores."""
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            out[column] = values.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").astype(object)
+        elif isinstance(values.dtype, pd.BooleanDtype):
+            out[column] = values.astype("Int64").astype(object).where(values.notna(), None)
+        else:
+            out[column] = values.astype(object).where(values.notna(), None)
+    return pd.DataFrame(out)
+
+
+@dataclass
+class Chronic:
+    """What stayed broken: ``profiles`` (calendar and conferencing, ``kind`` says which)
+    disconnected in every snapshot of the window, and ``tokens`` failing in every one."""
+
+    profiles: pd.DataFrame
+    tokens: pd.DataFrame
+    weeks: int
+    snapshots: int  # in the window
+
+    def __str__(self) -> str:
+        head = (
+            f"{len(self.profiles)} profiles disconnected and {len(self.tokens)} tokens failing "
+            f"in each of the {self.snapshots} snapshots of the last {self.weeks} weeks"
+        )
+        return head
+
+
+class History:
+    """Snapshots of one folder, oldest first; see the module docstring."""
+
+    def __init__(self, root: Path, entries: list[Entry], engine: _Engine) -> None:
+        self.root = root
+        self.entries = entries
+        self.engine = engine
+
+    def __repr__(self) -> str:
+        first, last = self.entries[0].taken_at, self.entries[-1].taken_at
+        return f"<History {len(self.entries)} snapshots {first:%Y-%m-%d}..{last:%Y-%m-%d}>"
+
+    @property
+    def snapshots(self) -> pd.DataFrame:
+        """One row per snapshot: when, where, format and its counts (read from the files
+        for a snapshot written before counts were recorded)."""
+        rows = []
+        for entry in self.entries:
+            counts = dict(entry.counts or {})
+            if "profiles" not in counts:
+                counts.update(self._counted(entry))
+            rows.append(
+                {"taken_at": entry.taken_at, "path": str(entry.path), "format": entry.fmt, **counts}
+            )
+        frame = pd.DataFrame(rows)
+        return _with_share(frame)
+
+    def _counted(self, entry: Entry) -> dict[str, int]:
+        totals = self._profile_totals(None)
+        mine = totals[totals["snapshot_at"] == entry.at]
+        failed = self._failures(None)
+        fails = int(failed.loc[failed["snapshot_at"] == entry.at, "failed"].sum())
+        counts = {
+            c: int(mine[c].sum()) for c in ("profiles", "connected", "disconnected", "initial_sync")
+        }
+        tokens = int((entry.counts or {}).get("tokens", 0))
+        unfinished = int((entry.counts or {}).get("unfinished", 0))
+        return {"ok": tokens - fails - unfinished, "failed": fails, **counts}
+
+    # -- trend -----------------------------------------------------------------
+
+    def trend(self, by: str | None = None) -> pd.DataFrame:
+        """Per snapshot (and ``by`` value): profiles connected, disconnected, in initial
+        sync and the disconnected share; with ``by`` None or "data_center" also tokens,
+        ok, failed and failed by kind (``failed_<kind>``)."""
+        if by is not None and by not in TREND_BY:
+            raise ValueError(f"by must be None or one of {', '.join(TREND_BY)}, got {by!r}")
+        keys = ["snapshot_at"] + ([by] if by else [])
+        profiles = self._profile_totals(by)
+        if by not in (None, "data_center"):
+            return self._timed(_with_share(profiles.sort_values(keys).reset_index(drop=True)))
+        tokens = self._token_totals(by)
+        table = tokens.merge(profiles, on=keys, how="outer").fillna(0)
+        return self._timed(_with_share(table.sort_values(keys).reset_index(drop=True)))
+
+    def _timed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        when = {e.at: e.taken_at for e in self.entries}
+        frame["snapshot_at"] = frame["snapshot_at"].map(when)
+        counts = [
+            c for c in frame.columns if c not in ("snapshot_at", *TREND_BY, "disconnected_share")
+        ]
+        return frame.astype({c: "int64" for c in counts})
+
+    def _profile_totals(self, by: str | None) -> pd.DataFrame:
+        key = f', "{by}"' if by else ""
+        columns = ["profile_connected", "profile_initial_sync_required", *([by] if by else [])]
+        sql = (
+            f"SELECT snapshot_at{key}, COUNT(*) AS profiles, "
+            "SUM(CASE WHEN profile_connected THEN 1 ELSE 0 END) AS connected, "
+            "SUM(CASE WHEN profile_connected THEN 0 ELSE 1 END) AS disconnected, "
+            "SUM(CASE WHEN profile_initial_sync_required THEN 1 ELSE 0 END) AS initial_sync "
+            f"FROM {self.engine.source('profiles', columns)} GROUP BY snapshot_at{key}"
+        )
+        return self.engine.query(sql)
+
+    def _failures(self, by: str | None) -> pd.DataFrame:
+        key = f', "{by}"' if by else ""
+        columns = ["token_label", "kind", *([by] if by else [])]
+        sql = (
+            f"SELECT snapshot_at{key}, kind, COUNT(DISTINCT token_label) AS failed "
+            f"FROM {self.engine.source('errors', columns)} GROUP BY snapshot_at{key}, kind"
+        )
+        return self.engine.query(sql)
+
+    def _token_totals(self, by: str | None) -> pd.DataFrame:
+        """Tokens, ok, failed and failed_<kind> per snapshot (and data center)."""
+        keys = ["snapshot_at"] + ([by] if by else [])
+        failures = self._failures(by)
+        wide = failures.pivot_table(index=keys, columns="kind", values="failed", aggfunc="sum")
+        wide = wide.rename(columns=lambda k: f"failed_{k}").reset_index()
+        rows = []
+        for entry in self.entries:
+            for group, total in self._token_counts(entry, by).items():
+                rows.append(
+                    {"snapshot_at": entry.at, **({by: group} if by else {}), "tokens": total}
+                )
+        table = pd.DataFrame(rows, columns=[*keys, "tokens"]).merge(wide, on=keys, how="left")
+        kinds = [c for c in table.columns if c.startswith("failed_")]
+        table[kinds] = table[kinds].fillna(0)
+        table.insert(len(keys) + 1, "failed", table[kinds].sum(axis=1))
+        table.insert(len(keys) + 1, "ok", table["tokens"] - table["failed"])
+        return table
+
+    def _token_counts(self, entry: Entry, by: str | None) -> dict[Any, int]:
+        counts = entry.counts or {}
+        if by is None:
+            return {None: int(counts.get("tokens", 0))}
+        meta = json.loads((entry.path / META).read_text(encoding="utf-8"))
+        roster = pd.Series([dc for _, dc in meta.get("roster", [])], dtype=object)
+        return {str(k): int(v) for k, v in roster.value_counts().items()}
+
+    # -- chronic ---------------------------------------------------------------
+
+    def chronic(self, weeks: int = 4) -> Chronic:
+        """Profiles (calendar and conferencing) disconnected in every snapshot taken
+        within ``weeks`` weeks before the newest (inclusive; at least two snapshots),
+        with since when (the first snapshot of the streak that reaches the newest) and
+        the newest relink URL; tokens failing in every one of them, likewise. A snapshot
+        in which a profile was not seen (its token failed) ends its streak."""
+        if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 1:
+            raise ValueError(f"weeks must be a whole number of at least 1, got {weeks!r}")
+        newest = self.entries[-1].taken_at
+        window = [e for e in self.entries if e.taken_at >= newest - pd.Timedelta(weeks=weeks)]
+        if len(window) < 2:
+            empty = _chronic_profiles(pd.DataFrame(), self.entries)
+            return Chronic(empty, _chronic_tokens(pd.DataFrame(), self.entries), weeks, len(window))
+        start = window[0].at
+        parts = [self._broken("profiles", "calendar", start, len(window))]
+        parts.append(self._broken("conferencing", "conferencing", start, len(window)))
+        profiles = _chronic_profiles(pd.concat(parts, ignore_index=True), self.entries)
+        tokens = _chronic_tokens(self._failing(start, len(window)), self.entries)
+        return Chronic(profiles, tokens, weeks, len(window))
+
+    def _broken(self, name: str, kind: str, start: str, count: int) -> pd.DataFrame:
+        """Every observation of the profiles disconnected in each of the last ``count``
+        snapshots (from ``start``), over the whole history (for the streak's start)."""
+        provider = "provider_service" if name == "profiles" else "provider_name"
+        columns = ["token_label", "data_center", "account_id", "profile_id", "profile_name"]
+        columns += [provider, "profile_connected", "profile_relink_url"]
+        source = self.engine.source(name, columns)
+        sql = (
+            f"WITH p AS {source}, chronic AS (SELECT token_label, profile_id FROM p "
+            "WHERE snapshot_at >= ? AND profile_connected = false "
+            "GROUP BY token_label, profile_id HAVING COUNT(DISTINCT snapshot_at) = ?) "
+            "SELECT p.* FROM p JOIN chronic USING (token_label, profile_id)"
+        )
+        found = self.engine.query(sql, [start, count])
+        return found.rename(columns={provider: "provider"}).assign(kind=kind)
+
+    def _failing(self, start: str, count: int) -> pd.DataFrame:
+        source = self.engine.source("errors", ["token_label", "data_center", "kind"])
+        sql = (
+            f"WITH e AS {source}, chronic AS (SELECT token_label FROM e WHERE snapshot_at >= ? "
+            "GROUP BY token_label HAVING COUNT(DISTINCT snapshot_at) = ?) "
+            "SELECT e.* FROM e JOIN chronic USING (token_label)"
+        )
+        return self.engine.query(sql, [start, count])
+
+    # -- anything else ---------------------------------------------------------
+
+    def frame(
+        self,
+        name: str,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """The frame ``name`` of every snapshot, long, with a ``snapshot_at`` column;
+        only ``columns`` (default all) and the rows matching ``where`` (column -> value
+        or list of values) are read."""
+        if name not in schema.SCHEMAS:
+            raise ValueError(f"frame must be one of {', '.join(schema.FRAMES)}, got {name!r}")
+        known = schema.SCHEMAS[name]
+        chosen = list(columns) if columns is not None else list(known)
+        conditions = dict(where or {})
+        unknown = [c for c in [*chosen, *conditions] if c not in known]
+        if unknown:
+            raise ValueError(f"{name} has no column(s) {unknown}: its columns are {list(known)}")
+        read = list(dict.fromkeys([*chosen, *conditions]))
+        clauses, params = [], []
+        for column, wanted in conditions.items():
+            values = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
+            clauses.append(f'"{column}" IN ({", ".join("?" * len(values))})')
+            params += [str(v) if not isinstance(v, bool) else v for v in values]
+        picked = ", ".join(f'"{c}"' for c in chosen)
+        sql = f"SELECT snapshot_at, {picked} FROM {self.engine.source(name, read)}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        found = self.engine.query(sql + " ORDER BY snapshot_at", params)
+        typed = {c: schema.apply_column(found[c], known[c]) for c in chosen}
+        when = {e.at: e.taken_at for e in self.entries}
+        return pd.DataFrame({"snapshot_at": found["snapshot_at"].map(when), **typed})
+
+
+def _with_share(frame: pd.DataFrame) -> pd.DataFrame:
+    if "disconnected" in frame.columns and "profiles" in frame.columns:
+        profiles = frame["profiles"].where(frame["profiles"] > 0)
+        frame["disconnected_share"] = (frame["disconnected"] / profiles).astype(float).round(4)
+    return frame
+
+
+PROFILE_OUT = [
+    "kind",
+    "token_label",
+    "data_center",
+    "account_id",
+    "profile_id",
+    "profile_name",
+    "provider",
+    "since",
+    "snapshots",
+    "profile_relink_url",
+]
+
+
+def _chronic_profiles(seen: pd.DataFrame, entries: list[Entry]) -> pd.DataFrame:
+    """One row per chronic profile: its newest details, since when, how many snapshots."""
+    if seen.empty:
+        return pd.DataFrame(columns=PROFILE_OUT)
+    rows = []
+    for (kind, _label, _pid), group in seen.groupby(["kind", "token_label", "profile_id"]):
+        since, streak = _streak(group, entries, group["profile_connected"].eq(False))
+        newest = group.sort_values("snapshot_at").iloc[-1]
+        rows.append(
+            {
+                **{c: newest[c] for c in PROFILE_OUT if c in newest.index},
+                "kind": kind,
+                "since": since,
+                "snapshots": streak,
+            }
+        )
+    out = pd.DataFrame(rows)[PROFILE_OUT]
+    return out.sort_values(["since", "token_label", "profile_id"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _chronic_tokens(seen: pd.DataFrame, entries: list[Entry]) -> pd.DataFrame:
+    columns = ["token_label", "data_center", "kind", "since", "snapshots"]
+    if seen.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for label, group in seen.groupby("token_label"):
+        since, streak = _streak(group, entries, pd.Series(True, index=group.index))
+        newest = group.sort_values("snapshot_at").iloc[-1]
+        rows.append(
+            {
+                "token_label": label,
+                "data_center": newest["data_center"],
+                "kind": newest["kind"],
+                "since": since,
+                "snapshots": streak,
+            }
+        )
+    return (
+        pd.DataFrame(rows, columns=columns)
+        .sort_values(["since", "token_label"])
+        .reset_index(drop=True)
+    )
+
+
+def _streak(
+    group: pd.DataFrame, entries: list[Entry], broken: pd.Series
+) -> tuple[pd.Timestamp, int]:
+    """(first snapshot, length) of the run of snapshots, ending at the newest, in which
+    ``broken`` holds for a row of ``group``."""
+    bad = set(group.loc[broken.to_numpy(), "snapshot_at"])
+    since, streak = entries[-1].taken_at, 0
+    for entry in reversed(entries):
+        if entry.at not in bad:
+            break
+        since, streak = entry.taken_at, streak + 1
+    return since, streak
+
+
+def plot_trend(history: History, by: str | None = None, ax: Any = None) -> Any:
+    """The disconnected share of profiles per snapshot (a line per ``by`` value); the Axes."""
+    import matplotlib.pyplot as plt  # the notebook extra
+
+    trend = history.trend(by)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    if by is None:
+        ax.plot(trend["snapshot_at"], trend["disconnected_share"] * 100, marker="o", label="all")
+    else:
+        for value, group in trend.groupby(by, dropna=False):
+            ax.plot(
+                group["snapshot_at"],
+                group["disconnected_share"] * 100,
+                marker="o",
+                label=str(value),
+            )
+    ax.set_ylabel("disconnected profiles, %")
+    ax.set_title("Disconnected profiles" + (f" by {by.replace('_', ' ')}" if by else ""))
+    ax.legend(loc="best", fontsize="small")
+    ax.figure.autofmt_xdate()
+    return ax
