@@ -28,7 +28,14 @@ from .health import (
     plot_connections,
     scope_audit,
 )
-from .history import Chronic, History, plot_trend, read_history, snapshot_folder
+from .history import (
+    Chronic,
+    History,
+    HistoryWarning,
+    plot_trend,
+    read_history,
+    snapshot_folder,
+)
 from .loader import (
     LoadOptions,
     LoadWarning,
@@ -59,6 +66,7 @@ __all__ = [
     "DataCenter",
     "HealthReport",
     "History",
+    "HistoryWarning",
     "LoadFailed",
     "LoadOptions",
     "LoadWarning",

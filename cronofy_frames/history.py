@@ -95,7 +95,7 @@ def read_history(folder: str | Path, engine: str = "auto") -> History:
     )
     if not entries:
         raise ValueError(f"{str(root)!r} holds no snapshot (no */{META})")
-    return History(root, entries, _engine(entries, engine))
+    return History(root, entries, engine)
 
 
 def _entry(path: Path) -> Entry | None:
@@ -265,10 +265,19 @@ class Chronic:
 class History:
     """Snapshots of one folder, oldest first; see the module docstring."""
 
-    def __init__(self, root: Path, entries: list[Entry], engine: _Engine) -> None:
+    def __init__(self, root: Path, entries: list[Entry], engine: str = "auto") -> None:
         self.root = root
         self.entries = entries
-        self.engine = engine
+        self.choice = engine
+        self.engine: _Engine = _engine(entries, engine)
+
+    def head(self, n: int) -> History:
+        """The oldest ``n`` snapshots as a history of their own (``tail`` for the newest)."""
+        return History(self.root, self.entries[:n], self.choice)
+
+    def tail(self, n: int) -> History:
+        """The newest ``n`` snapshots as a history of their own."""
+        return History(self.root, self.entries[-n:], self.choice)
 
     def __repr__(self) -> str:
         first, last = self.entries[0].taken_at, self.entries[-1].taken_at

@@ -216,3 +216,13 @@ def test_cli_trend_and_chronic_refuse_bad_input(tmp_path: Path) -> None:
         done = cli(command, "--help")
         assert done.returncode == 0
         assert "Exit status 0" in done.stdout
+
+
+def test_a_large_history_without_duckdb_says_how_to_install_it(tmp_path: Path) -> None:
+    for n in range(13):
+        snap = week(n % WEEKS)
+        snap.taken_at = START + pd.Timedelta(weeks=n)
+        snap.to_parquet(cf.snapshot_folder(tmp_path, snap.taken_at))
+    with pytest.warns(cf.HistoryWarning, match=r"pip install 'cronofy-frames\[history\]'"):
+        history = cf.read_history(tmp_path, engine="pandas")
+    assert len(history.trend()) == 13

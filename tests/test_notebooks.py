@@ -14,8 +14,12 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 SECRETISH = re.compile(r"sbx(at|rt)_[0-9a-f]+_\d+_[0-9a-f]{8,}|Bearer \S{12,}|client_secret")
 
 
-def test_the_two_notebooks_are_there() -> None:
-    assert [p.name for p in NOTEBOOKS] == ["audit_export.ipynb", "connection_health.ipynb"]
+def test_the_three_notebooks_are_there() -> None:
+    assert [p.name for p in NOTEBOOKS] == [
+        "audit_export.ipynb",
+        "connection_health.ipynb",
+        "trends.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
