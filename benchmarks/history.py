@@ -36,7 +36,7 @@ CENTERS = np.array(["us", "uk", "de", "au", "ca", "sg"])
 
 def cache(snapshots: int, tokens: int) -> Path:
     """The history folder, generated on first use."""
-    root = Path(tempfile.gettempdir()) / f"cronofy-history-bench-{snapshots}-{tokens}"
+    root = Path(tempfile.gettempdir()) / f"cronofy-history-bench-v2-{snapshots}-{tokens}"
     if (root / "done").exists():
         return root
     root.mkdir(parents=True, exist_ok=True)

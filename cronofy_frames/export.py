@@ -217,7 +217,9 @@ def _stream_one(frames: Iterable[pd.DataFrame], name: str, path: Path, fmt: str)
 
 def _write_meta(meta: dict[str, Any], folder: Path, fmt: str) -> Path:
     with atomic_path(folder / META) as tmp, tmp.open("w", encoding="utf-8") as fh:
-        json.dump({**meta, "format": fmt}, fh, indent=1)  # streamed: the roster may be long
+        # the roster (long) last, so a reader of the rest stops before it (read_history)
+        head = {k: v for k, v in meta.items() if k != "roster"}
+        json.dump({"format": fmt, **head, "roster": meta.get("roster", [])}, fh, indent=1)
     return folder / META
 
 

@@ -103,7 +103,7 @@ def _entry(path: Path) -> Entry | None:
     if not path.is_dir() or not meta_path.is_file():
         return None
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = _head(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     when = taken_at(meta) if isinstance(meta, dict) else None
@@ -115,6 +115,20 @@ def _entry(path: Path) -> Entry | None:
     return Entry(path, when, meta["format"], counts)
 
 
+def _head(text: str) -> Any:
+    """``snapshot.json`` without parsing its roster when the rest says all we need (the
+    roster is written last); the whole file otherwise (older files)."""
+    cut = text.rfind('"roster":')
+    if cut > 0:
+        try:
+            head = json.loads(text[:cut].rstrip().rstrip(",") + "}")
+        except ValueError:
+            head = None
+        if isinstance(head, dict) and "format" in head and isinstance(head.get("counts"), dict):
+            return head
+    return json.loads(text)
+
+
 def _counts_from_roster(meta: dict[str, Any]) -> dict[str, Any] | None:
     """Token counts of a snapshot written before ``counts`` were recorded."""
     roster = meta.get("roster")
@@ -124,7 +138,7 @@ def _counts_from_roster(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 
 class _Engine(Protocol):
-    def source(self, name: str, columns: Sequence[str]) -> str: ...
+    def source(self, name: str, columns: Sequence[str], since: str = "") -> str: ...
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
 
 
@@ -176,10 +190,13 @@ class _DuckDB:
         self.db.register("snapshot_files", frame)
         self.files = {name: frame[frame["frame"] == name] for name in schema.FRAMES}
 
-    def source(self, name: str, columns: Sequence[str]) -> str:
+    def source(self, name: str, columns: Sequence[str], since: str = "") -> str:
+        """The frame ``name`` of every snapshot (taken at ``since`` or later) as SQL."""
         parts = []
+        files = self.files[name]
+        files = files[files["snapshot_at"] >= since]
         for fmt, reader in (("parquet", "read_parquet"), ("csv", "read_csv")):
-            paths = [p for p in self.files[name]["filename"] if p.endswith(f".{fmt}")]
+            paths = [p for p in files["filename"] if p.endswith(f".{fmt}")]
             paths = [p for p in paths if Path(p).is_file()]
             if not paths:
                 continue
@@ -208,14 +225,16 @@ class _Pandas:
         self.db = sqlite3.connect(":memory:")
         self.loaded: set[str] = set()
 
-    def source(self, name: str, columns: Sequence[str]) -> str:
+    def source(self, name: str, columns: Sequence[str], since: str = "") -> str:
+        """The frame ``name`` of every snapshot (taken at ``since`` or later) as SQL."""
         if name not in self.loaded:
             frames = [self._read(e, name).assign(snapshot_at=e.at) for e in self.entries]
             both = pd.concat(frames, ignore_index=True)
             _for_sqlite(both).to_sql(name, self.db, index=False)
             self.loaded.add(name)
         picked = ", ".join(f'"{c}"' for c in columns)
-        return f"(SELECT snapshot_at, {picked} FROM {name})"
+        since_clause = f" WHERE snapshot_at >= '{since}'" if since else ""  # our own ISO text
+        return f"(SELECT snapshot_at, {picked} FROM {name}{since_clause})"
 
     @staticmethod
     def _read(entry: Entry, name: str) -> pd.DataFrame:
@@ -395,39 +414,53 @@ class History:
         newest = self.entries[-1].taken_at
         window = [e for e in self.entries if e.taken_at >= newest - pd.Timedelta(weeks=weeks)]
         if len(window) < 2:
-            empty = _chronic_profiles(pd.DataFrame(), self.entries)
+            empty = pd.DataFrame(columns=PROFILE_OUT)
             return Chronic(empty, _chronic_tokens(pd.DataFrame(), self.entries), weeks, len(window))
         start = window[0].at
-        parts = [self._broken("profiles", "calendar", start, len(window))]
-        parts.append(self._broken("conferencing", "conferencing", start, len(window)))
-        profiles = _chronic_profiles(pd.concat(parts, ignore_index=True), self.entries)
+        parts = [
+            self._broken("profiles", "calendar", start, len(window)),
+            self._broken("conferencing", "conferencing", start, len(window)),
+        ]
+        profiles = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+        profiles = profiles.sort_values(["since", "token_label", "profile_id"], kind="stable")
+        profiles = profiles.reset_index(drop=True)
         tokens = _chronic_tokens(self._failing(start, len(window)), self.entries)
         return Chronic(profiles, tokens, weeks, len(window))
 
     def _broken(self, name: str, kind: str, start: str, count: int) -> pd.DataFrame:
-        """Every observation of the profiles disconnected in each of the last ``count``
-        snapshots (from ``start``), over the whole history (for the streak's start)."""
+        """The profiles disconnected in each of the last ``count`` snapshots (from
+        ``start``): every snapshot each was seen in (four columns, for the streak), and
+        its details from the newest snapshot only."""
         provider = "provider_service" if name == "profiles" else "provider_name"
         columns = ["token_label", "data_center", "account_id", "profile_id", "profile_name"]
         columns += [provider, "profile_connected", "profile_relink_url"]
-        source = self.engine.source(name, columns)
-        sql = (
-            f"WITH p AS {source}, chronic AS (SELECT token_label, profile_id FROM p "
-            "WHERE snapshot_at >= ? AND profile_connected = false "
-            "GROUP BY token_label, profile_id HAVING COUNT(DISTINCT snapshot_at) = ?) "
-            "SELECT p.* FROM p JOIN chronic USING (token_label, profile_id)"
+        keys = ["token_label", "profile_id", "profile_connected"]
+        chronic = (
+            "token_label || ' ' || profile_id IN (SELECT token_label || ' ' || profile_id "
+            f"FROM {self.engine.source(name, keys, since=start)} WHERE profile_connected = false "
+            "GROUP BY token_label, profile_id HAVING COUNT(DISTINCT snapshot_at) = ?)"
         )
-        found = self.engine.query(sql, [start, count])
-        return found.rename(columns={provider: "provider"}).assign(kind=kind)
+        seen = self.engine.query(
+            f"SELECT * FROM {self.engine.source(name, keys)} WHERE {chronic}", [count]
+        )
+        newest = self.entries[-1].at
+        details = self.engine.query(
+            f"SELECT * FROM {self.engine.source(name, columns, since=newest)} WHERE {chronic}",
+            [count],
+        )
+        details = details.rename(columns={provider: "provider"})
+        out = _chronic_profiles(seen.assign(kind=kind), details.assign(kind=kind), self.entries)
+        return out
 
     def _failing(self, start: str, count: int) -> pd.DataFrame:
-        source = self.engine.source("errors", ["token_label", "data_center", "kind"])
+        recent = self.engine.source("errors", ["token_label"], since=start)
         sql = (
-            f"WITH e AS {source}, chronic AS (SELECT token_label FROM e WHERE snapshot_at >= ? "
-            "GROUP BY token_label HAVING COUNT(DISTINCT snapshot_at) = ?) "
-            "SELECT e.* FROM e JOIN chronic USING (token_label)"
+            "SELECT * FROM "
+            + self.engine.source("errors", ["token_label", "data_center", "kind"])
+            + f" WHERE token_label IN (SELECT token_label FROM {recent} "
+            "GROUP BY token_label HAVING COUNT(DISTINCT snapshot_at) = ?)"
         )
-        return self.engine.query(sql, [start, count])
+        return self.engine.query(sql, [count])
 
     # -- anything else ---------------------------------------------------------
 
@@ -485,64 +518,44 @@ PROFILE_OUT = [
 ]
 
 
-def _chronic_profiles(seen: pd.DataFrame, entries: list[Entry]) -> pd.DataFrame:
+def _chronic_profiles(
+    seen: pd.DataFrame, details: pd.DataFrame, entries: list[Entry]
+) -> pd.DataFrame:
     """One row per chronic profile: its newest details, since when, how many snapshots."""
     if seen.empty:
         return pd.DataFrame(columns=PROFILE_OUT)
-    rows = []
-    for (kind, _label, _pid), group in seen.groupby(["kind", "token_label", "profile_id"]):
-        since, streak = _streak(group, entries, group["profile_connected"].eq(False))
-        newest = group.sort_values("snapshot_at").iloc[-1]
-        rows.append(
-            {
-                **{c: newest[c] for c in PROFILE_OUT if c in newest.index},
-                "kind": kind,
-                "since": since,
-                "snapshots": streak,
-            }
-        )
-    out = pd.DataFrame(rows)[PROFILE_OUT]
-    return out.sort_values(["since", "token_label", "profile_id"], kind="stable").reset_index(
-        drop=True
-    )
+    keys = ["kind", "token_label", "profile_id"]
+    broken = seen[seen["profile_connected"].astype("boolean").eq(False).fillna(False).to_numpy()]
+    newest = details.drop_duplicates(keys)
+    return newest.merge(_streaks(broken, keys, entries), on=keys)[PROFILE_OUT]
 
 
 def _chronic_tokens(seen: pd.DataFrame, entries: list[Entry]) -> pd.DataFrame:
     columns = ["token_label", "data_center", "kind", "since", "snapshots"]
     if seen.empty:
         return pd.DataFrame(columns=columns)
-    rows = []
-    for label, group in seen.groupby("token_label"):
-        since, streak = _streak(group, entries, pd.Series(True, index=group.index))
-        newest = group.sort_values("snapshot_at").iloc[-1]
-        rows.append(
-            {
-                "token_label": label,
-                "data_center": newest["data_center"],
-                "kind": newest["kind"],
-                "since": since,
-                "snapshots": streak,
-            }
-        )
-    return (
-        pd.DataFrame(rows, columns=columns)
-        .sort_values(["since", "token_label"])
-        .reset_index(drop=True)
+    newest = seen[seen["snapshot_at"] == entries[-1].at].drop_duplicates("token_label")
+    out = newest.merge(_streaks(seen, ["token_label"], entries), on="token_label")
+    return out[columns].sort_values(["since", "token_label"]).reset_index(drop=True)
+
+
+def _streaks(rows: pd.DataFrame, keys: list[str], entries: list[Entry]) -> pd.DataFrame:
+    """Per key of ``rows`` (one row per snapshot it was seen broken in): the run of
+    snapshots ending at the newest, as ``since`` (its first snapshot) and ``snapshots``
+    (its length). Sorted newest first, a key's r-th row continues the run while it is
+    the r-th snapshot from the end."""
+    position = {e.at: i for i, e in enumerate(entries)}
+    last = len(entries) - 1
+    ranked = rows.drop_duplicates([*keys, "snapshot_at"]).assign(
+        _at=lambda f: f["snapshot_at"].map(position)
     )
-
-
-def _streak(
-    group: pd.DataFrame, entries: list[Entry], broken: pd.Series
-) -> tuple[pd.Timestamp, int]:
-    """(first snapshot, length) of the run of snapshots, ending at the newest, in which
-    ``broken`` holds for a row of ``group``."""
-    bad = set(group.loc[broken.to_numpy(), "snapshot_at"])
-    since, streak = entries[-1].taken_at, 0
-    for entry in reversed(entries):
-        if entry.at not in bad:
-            break
-        since, streak = entry.taken_at, streak + 1
-    return since, streak
+    ranked = ranked.sort_values([*keys, "_at"], ascending=[True] * len(keys) + [False])
+    ranked["_rank"] = ranked.groupby(keys).cumcount()
+    ranked["_run"] = ranked["_at"] == last - ranked["_rank"]
+    lengths = ranked.groupby(keys)["_run"].sum().rename("snapshots").reset_index()
+    lengths["snapshots"] = lengths["snapshots"].astype(int)
+    lengths["since"] = [entries[last + 1 - n].taken_at for n in lengths["snapshots"]]
+    return lengths
 
 
 def plot_trend(history: History, by: str | None = None, ax: Any = None) -> Any:
