@@ -166,7 +166,10 @@ def add_by_hand(panel: Any, mine: Any, expect: Any) -> None:
 def upload_and_load(panel: Any, tokens_csv: Path, expect: Any) -> None:
     """Replace the list with 10,000 uploaded tokens, load them, search far past page 1."""
     panel.locator(".widget-checkbox", has_text="Replace the list").locator("input").check()
-    panel.locator("input[type=file]").first.set_input_files(str(tokens_csv))
+    page = panel.page
+    with page.expect_file_chooser() as chooser:  # the picker's upload button opens it
+        panel.locator(".widget-upload").first.click()
+    chooser.value.set_files(str(tokens_csv))
     expect(panel.get_by_text("10000 added; 10000 in all.")).to_be_visible(timeout=60_000)
     expect(panel.get_by_text("10,000 of 10,000 tokens match")).to_be_visible()
     panel.locator("button", has_text="Load").click()
