@@ -139,7 +139,8 @@ def test_an_executed_notebook_and_widget_state_hold_no_secret(tmp_path: Path) ->
         picker = TokenPicker()
         picker.add_tokens(tokens_of(s))
         panel = LoadPanel(picker, credentials=s.credentials_by_url, progress=False)
-        panel.load_button.click()
+        panel.load_button.click()  # loads in the background
+        panel.wait(60)
         state = json.dumps(w.Widget.get_manager_state(drop_defaults=False), default=str)
         secrets = secrets_of(s.world)
     assert panel.snapshot is not None
