@@ -10,7 +10,6 @@ seconds and leaves the unfinished tokens listed.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import deque
@@ -42,7 +41,9 @@ FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint
 NO_USERINFO = frozenset({"payment_required", "forbidden", "not_found"})  # 402, 403, 404
 POLL_SECONDS = 0.25  # how often the progress bar and an interrupt are looked at
 GRACE_SECONDS = 1.0  # after an interrupt, how long requests in flight may still finish
-SLOW_SECONDS = 0.01  # a token slower than this adds a worker to its lane
+SLOW_SECONDS = 0.01  # a token slower than this adds a worker to its lane, unless ...
+BUSY_CORES = 0.75  # ... the process used this much CPU meanwhile: more threads won't help
+BATCH = 64  # results that wake the iterating thread before its next poll
 
 
 @dataclass(frozen=True)
@@ -304,9 +305,8 @@ class FanOut:
         for state in states:
             self.lanes.setdefault(state.token.route, deque()).append(state)
         self.interrupted = False
-        self._results: queue.SimpleQueue[Result | None] = (
-            queue.SimpleQueue()
-        )  # None: a worker ended
+        self._results: deque[Result | None] = deque()  # None: a worker ended
+        self._ready = threading.Event()  # set when a batch is waiting (or a worker ended)
         self._alive = 0
         self._workers: dict[str, int] = dict.fromkeys(self.lanes, 0)
         self._lock = threading.Lock()
@@ -336,9 +336,10 @@ class FanOut:
 
     def _work(self, lane: str) -> None:
         """One worker of a lane: its tokens one by one until none is left or the stop.
-        A token that took longer than ``SLOW_SECONDS`` (latency, or a rate-limit wait)
-        adds a worker, so a lane grows to ``max_workers`` within a few round trips while
-        fast answers keep it small (fewer threads fighting over the GIL)."""
+        A token that took longer than ``SLOW_SECONDS`` while the process mostly waited
+        (latency, or a rate-limit wait) adds a worker, so a lane grows to ``max_workers``
+        within a few round trips; when the time went to the CPU (fast answers, threads
+        fighting over the GIL), more threads would only cost more, so none is added."""
         tokens = self.lanes[lane]
         try:
             while not self.stop.is_set():
@@ -346,18 +347,26 @@ class FanOut:
                     state = tokens.popleft()
                 except IndexError:
                     return
-                began = time.perf_counter()
-                self._results.put(self.runner(state))
-                if time.perf_counter() - began > SLOW_SECONDS:
-                    self._grow(lane)
+                began, cpu = time.perf_counter(), time.process_time()
+                self._put(self.runner(state))
+                took = time.perf_counter() - began
+                if took > SLOW_SECONDS and time.process_time() - cpu < BUSY_CORES * took:
+                    self._grow(lane)  # slow because it waited (the server, a limit), not the CPU
         except Interrupted:
             return  # stopped while waiting: the token stays unfinished
         finally:
-            self._results.put(None)
+            self._put(None)
+
+    def _put(self, result: Result | None) -> None:
+        """Hand a result to the iterating thread, waking it only for a batch (or a
+        worker's end): one wake-up per ``BATCH`` results, not one per token."""
+        self._results.append(result)
+        if result is None or len(self._results) >= BATCH:
+            self._ready.set()
 
     def _drain(self, deadline: float | None) -> Iterator[Result]:
-        """Results as they arrive, until every worker ended (or, after a stop, the grace
-        period is over: no new work starts then)."""
+        """Results as they arrive (in batches, or every ``POLL_SECONDS``), until every
+        worker ended (or, after a stop, the grace period is over: no new work starts)."""
         while self._alive:
             self.progress.refresh()
             if deadline is None and self.cancel is not None and self.cancel.is_set():
@@ -365,15 +374,15 @@ class FanOut:
             wait = POLL_SECONDS if deadline is None else deadline - time.monotonic()
             if wait <= 0:
                 return
-            try:
-                result = self._results.get(timeout=min(wait, POLL_SECONDS))
-            except queue.Empty:
-                continue
-            if result is None:
-                with self._lock:
-                    self._alive -= 1
-            else:
-                yield self._finish(result)
+            self._ready.wait(min(wait, POLL_SECONDS))
+            self._ready.clear()
+            while self._results:
+                result = self._results.popleft()
+                if result is None:
+                    with self._lock:
+                        self._alive -= 1
+                else:
+                    yield self._finish(result)
 
     def _finish(self, result: Result) -> Result:
         result.state.finished = True
