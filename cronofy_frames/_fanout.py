@@ -44,6 +44,7 @@ GRACE_SECONDS = 1.0  # after an interrupt, how long requests in flight may still
 SLOW_SECONDS = 0.01  # a token slower than this adds a worker to its lane, unless ...
 BUSY_CORES = 0.75  # ... the process used this much CPU meanwhile: more threads won't help
 BATCH = 64  # results that wake the iterating thread before its next poll
+BACKLOG = 2000  # results waiting for the iterating thread before workers wait (memory)
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,7 @@ class FanOut:
         self.interrupted = False
         self._results: deque[Result | None] = deque()  # None: a worker ended
         self._ready = threading.Event()  # set when a batch is waiting (or a worker ended)
+        self._room = threading.Semaphore(BACKLOG)  # a worker waits while the backlog is full
         self._alive = 0
         self._workers: dict[str, int] = dict.fromkeys(self.lanes, 0)
         self._lock = threading.Lock()
@@ -359,7 +361,13 @@ class FanOut:
 
     def _put(self, result: Result | None) -> None:
         """Hand a result to the iterating thread, waking it only for a batch (or a
-        worker's end): one wake-up per ``BATCH`` results, not one per token."""
+        worker's end): one wake-up per ``BATCH`` results, not one per token. While
+        ``BACKLOG`` results wait (the iterating thread is writing a chunk), the worker
+        waits too, so memory does not grow with the token count; a stop ends the wait."""
+        if result is not None:
+            while not self._room.acquire(timeout=POLL_SECONDS):
+                if self.stop.is_set():
+                    break
         self._results.append(result)
         if result is None or len(self._results) >= BATCH:
             self._ready.set()
@@ -378,6 +386,7 @@ class FanOut:
             self._ready.clear()
             while self._results:
                 result = self._results.popleft()
+                self._room.release()  # (a worker's end also frees one: never a shortage)
                 if result is None:
                     with self._lock:
                         self._alive -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import re
+import threading
 import warnings
 
 import pandas as pd
@@ -91,3 +92,35 @@ def test_interrupt_while_frames_are_built_still_keeps_the_work(
     assert snap.unfinished
     assert len(snap.accounts) >= 10
     assert set(snap.accounts["token_label"]) | set(snap.unfinished) == {t.label for t in toks}
+
+
+def test_workers_wait_while_the_loading_thread_is_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backpressure: results waiting for the loading thread never pass ``BACKLOG``, so
+    memory does not grow with the token count while a chunk is being written."""
+    from cronofy_frames import _fanout
+    from cronofy_frames._fanout import FanOut, Progress, Result
+    from cronofy_frames._oauth import TokenState
+
+    monkeypatch.setattr(_fanout, "BACKLOG", 5)
+    calls: list[str] = []
+    blocked = threading.Event()
+
+    class Room(threading.Semaphore):
+        def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+            got = super().acquire(blocking, timeout)
+            if not got:
+                blocked.set()  # a worker found the backlog full and waited
+            return got
+
+    def runner(state: TokenState) -> Result:
+        calls.append(state.token.label)
+        return Result(state)
+
+    states = [TokenState(cf.Token(f"access_{i:06d}_value", "us", f"t{i}")) for i in range(50)]
+    fan = FanOut(runner, states, 1, threading.Event(), Progress(50, False, lambda: 0))
+    fan._room = Room(5)
+    results = iter(fan)
+    next(results)
+    assert blocked.wait(10)
+    assert len(calls) <= 1 + 5 + 1  # taken, waiting, and the one the worker holds
+    assert len(list(results)) == 49
