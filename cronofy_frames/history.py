@@ -164,13 +164,18 @@ def _engine(entries: list[Entry], choice: str) -> _Engine:
     return _Pandas(entries)
 
 
-def _cast(column: str, frame: str) -> str:
-    """A column as the queries see it: flags as booleans, everything else as text."""
+def _cast(column: str, frame: str, csv: bool = False) -> str:
+    """A column as the queries see it: flags as booleans, everything else as text (from
+    CSV without the quote the export puts before text a spreadsheet would run)."""
     dtype = schema.SCHEMAS[frame].get(column)
     quoted = f'"{column}"'
     if dtype is schema.BOOLEAN:
         return f"TRY_CAST({quoted} AS BOOLEAN) AS {quoted}"
-    return f"CAST({quoted} AS VARCHAR) AS {quoted}"
+    text = f"CAST({quoted} AS VARCHAR)"
+    if csv and dtype is schema.STRING:
+        restored = f"CASE WHEN starts_with({text}, chr(39)) THEN substr({text}, 2) ELSE {text} END"
+        return f"{restored} AS {quoted}"
+    return f"{text} AS {quoted}"
 
 
 class _DuckDB:
@@ -202,7 +207,7 @@ class _DuckDB:
                 continue
             listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
             extra = ", all_varchar=true, header=true" if fmt == "csv" else ""
-            picked = ", ".join(_cast(c, name) for c in columns)
+            picked = ", ".join(_cast(c, name, csv=fmt == "csv") for c in columns)
             parts.append(
                 f"SELECT f.snapshot_at, {picked} FROM {reader}([{listed}], filename=true, "
                 f"union_by_name=true{extra}) t JOIN snapshot_files f ON t.filename = f.filename"

@@ -226,3 +226,16 @@ def test_a_large_history_without_duckdb_says_how_to_install_it(tmp_path: Path) -
     with pytest.warns(cf.HistoryWarning, match=r"pip install 'cronofy-frames\[history\]'"):
         history = cf.read_history(tmp_path, engine="pandas")
     assert len(history.trend()) == 13
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_text_a_spreadsheet_would_run_reads_back_exactly_from_csv(
+    tmp_path: Path, engine: str
+) -> None:
+    for n in range(2):
+        snap = week(n)
+        names = ["=HYPERLINK(1)", "'quoted", "+1", "plain", "@me"]
+        snap.profiles["profile_name"] = pd.array(names, dtype=schema.STRING)
+        snap.to_csv(cf.snapshot_folder(tmp_path, snap.taken_at))
+    long = cf.read_history(tmp_path, engine=engine).frame("profiles", columns=["profile_name"])
+    assert long["profile_name"].tolist() == names * 2
