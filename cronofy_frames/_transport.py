@@ -57,7 +57,14 @@ from ._ratelimit import DEFAULT_RATE_LIMIT, Interrupted, RateLimit, RateLimiter,
 from ._version import __version__
 from .credentials import ClientCredentials, Token
 
-__all__ = ["CappedRetry", "RateLimits", "TokenState", "Transport", "TransportConfig"]
+__all__ = [
+    "CappedRetry",
+    "RateLimits",
+    "TokenState",
+    "Transport",
+    "TransportConfig",
+    "limit_for",
+]
 
 USER_AGENT = f"cronofy-frames/{__version__}"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -190,6 +197,13 @@ class Route(NamedTuple):
 RateLimits = RateLimit | Mapping[str, RateLimit] | None
 
 
+def limit_for(limits: RateLimits, key: str) -> RateLimit | None:
+    """The limit of the data center ``key`` (a mapping's missing keys get the default)."""
+    if isinstance(limits, Mapping):
+        return limits.get(key, DEFAULT_RATE_LIMIT)
+    return limits
+
+
 class Transport:
     """Sessions, rate limiters, deadlines, retries and refreshes for one load.
 
@@ -229,9 +243,7 @@ class Transport:
             return self._limiters[key]
         with self._lock:
             if key not in self._limiters:
-                limit = self.rate_limits
-                if isinstance(limit, Mapping):
-                    limit = limit.get(key, DEFAULT_RATE_LIMIT)
+                limit = limit_for(self.rate_limits, key)
                 self._limiters[key] = None if limit is None else shared(key, limit)
             return self._limiters[key]
 

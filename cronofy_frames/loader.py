@@ -24,7 +24,7 @@ from ._fanout import Endpoints, FanOut, Progress, ProgressCounts, TokenRunner, W
 from ._oauth import TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit, floor_seconds
 from ._redact import mask
-from ._transport import RateLimits, Transport, TransportConfig
+from ._transport import RateLimits, Transport, TransportConfig, limit_for
 from ._version import __version__
 from .credentials import (
     ClientCredentials,
@@ -373,7 +373,7 @@ def time_floor(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame
     counts = Counter((t.data_center, t.route) for t in _as_tokens(tokens))
     rows = []
     for (dc, route), n in counts.items():
-        limit = limits.get(route, DEFAULT_RATE_LIMIT) if isinstance(limits, Mapping) else limits
+        limit = limit_for(limits, route)
         seconds = floor_seconds(n * per_token, limit) if limit is not None else 0.0
         per_minute = limit.per_minute if limit is not None else None
         rows.append((dc, n, n * per_token, per_minute, seconds))
