@@ -147,15 +147,8 @@ def apply_dtypes(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"frame lacks column(s) {missing}")
     extra = [c for c in df.columns if c not in schema]
-    typed = {name: _cast(_get(df, name), dtype) for name, dtype in schema.items()}
+    typed = {name: apply_column(_get(df, name), dtype) for name, dtype in schema.items()}
     return pd.DataFrame({**typed, **{c: df[c] for c in extra}}, index=df.index)
-
-
-def apply_column(column: pd.Series, dtype: Any) -> pd.Series:
-    """One column with ``dtype`` (times from text, flags from 0/1 or booleans)."""
-    if dtype is BOOLEAN and column.dtype == object:
-        column = column.map(lambda v: v if v is None or isinstance(v, bool) else bool(v))
-    return _cast(column, dtype)
 
 
 def _get(df: pd.DataFrame, name: str) -> pd.Series:
@@ -165,7 +158,9 @@ def _get(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(pd.NA, index=df.index, dtype=object)
 
 
-def _cast(column: pd.Series, dtype: Any) -> pd.Series:
+def apply_column(column: pd.Series, dtype: Any) -> pd.Series:
+    """One column with ``dtype`` (times from text; flags from booleans or 0/1, with
+    None or NaN for missing)."""
     if dtype is UTC and not isinstance(column.dtype, pd.DatetimeTZDtype):
         return pd.to_datetime(column, utc=True).astype(UTC)
     return column.astype(dtype)
