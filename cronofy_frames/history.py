@@ -43,6 +43,7 @@ __all__ = [
 FOLDER_TIME = "%Y-%m-%dT%H-%M-%SZ"  # a snapshot folder's name: its UTC time, no colons
 PANDAS_SNAPSHOTS = 12  # more snapshots than this without DuckDB: a warning
 TREND_BY = ("data_center", "provider_service", "provider_name", "access_mode")
+PROFILE_COUNTS = ("profiles", "connected", "disconnected", "initial_sync")
 
 
 class HistoryWarning(UserWarning):
@@ -309,30 +310,35 @@ class History:
 
     @property
     def snapshots(self) -> pd.DataFrame:
-        """One row per snapshot: when, where, format and its counts (read from the files
-        for a snapshot written before counts were recorded)."""
-        rows = []
-        for entry in self.entries:
-            counts = dict(entry.counts or {})
-            if "profiles" not in counts:
-                counts.update(self._counted(entry))
-            rows.append(
-                {"taken_at": entry.taken_at, "path": str(entry.path), "format": entry.fmt, **counts}
-            )
-        frame = pd.DataFrame(rows)
-        return _with_share(frame)
+        """One row per snapshot: when, where, format and its counts (read from the files,
+        in one query for all of them, for snapshots written before counts were kept)."""
+        uncounted = [e for e in self.entries if "profiles" not in (e.counts or {})]
+        counted = self._counted(uncounted) if uncounted else {}
+        rows = [
+            {
+                "taken_at": e.taken_at,
+                "path": str(e.path),
+                "format": e.fmt,
+                **(e.counts or {}),
+                **counted.get(e.at, {}),
+            }
+            for e in self.entries
+        ]
+        return _with_share(pd.DataFrame(rows))
 
-    def _counted(self, entry: Entry) -> dict[str, int]:
-        totals = self._profile_totals(None)
-        mine = totals[totals["snapshot_at"] == entry.at]
-        failed = self._failures(None)
-        fails = int(failed.loc[failed["snapshot_at"] == entry.at, "failed"].sum())
-        counts = {
-            c: int(mine[c].sum()) for c in ("profiles", "connected", "disconnected", "initial_sync")
-        }
-        tokens = int((entry.counts or {}).get("tokens", 0))
-        unfinished = int((entry.counts or {}).get("unfinished", 0))
-        return {"ok": tokens - fails - unfinished, "failed": fails, **counts}
+    def _counted(self, entries: list[Entry]) -> dict[str, dict[str, int]]:
+        """Counts of ``entries`` from their files: profiles by state, failed tokens."""
+        totals = self._profile_totals(None).set_index("snapshot_at")
+        failed = self._failures(None).groupby("snapshot_at")["failed"].sum()
+        out = {}
+        for entry in entries:
+            mine = totals.reindex([entry.at]).fillna(0).iloc[0]
+            fails = int(failed.get(entry.at, 0))
+            counts = {c: int(mine[c]) for c in PROFILE_COUNTS}
+            tokens = int((entry.counts or {}).get("tokens", 0))
+            unfinished = int((entry.counts or {}).get("unfinished", 0))
+            out[entry.at] = {"ok": tokens - fails - unfinished, "failed": fails, **counts}
+        return out
 
     # -- trend -----------------------------------------------------------------
 
