@@ -22,11 +22,11 @@ import pandas as pd
 from . import RateLimit
 from .credentials import ClientCredentials, Token, credentials_from_csv
 from .diff import diff
-from .export import FORMATS, META
+from .export import FORMATS
 from .health import UndocumentedScopeWarning, connection_health, scope_audit
 from .history import TREND_BY, folder_time, read_history, snapshot_folder
 from .loader import LoadOptions, describe_floor, load, read_snapshot, time_floor
-from .runs import RunOutcome, Tally, load_to_folder
+from .runs import PartsFolder, RunOutcome, Tally, load_to_folder
 from .token_store import check_private_file, read_tokens, refreshed_path
 
 DEFAULTS = LoadOptions  # the loaders' defaults, named once in _config
@@ -233,10 +233,9 @@ def _destination(args: argparse.Namespace) -> tuple[Path, pd.Timestamp | None]:
         return Path(args.out), None
     root = Path(args.history)
     if args.resume:
-        unfinished = sorted(p for p in root.glob("*/.parts") if not (p.parent / META).exists())
+        unfinished = PartsFolder.unfinished_under(root)
         if unfinished:
-            folder = unfinished[-1].parent
-            return folder, folder_time(folder)
+            return unfinished[-1], folder_time(unfinished[-1])
     when = pd.Timestamp.now(tz="UTC").floor("s")
     return snapshot_folder(root, when), when
 

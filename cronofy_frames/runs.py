@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import schema
 from .credentials import Token
-from .export import NA, ensure_folder, read_csv_frame, stream_frames, write_csv
+from .export import META, NA, ensure_folder, read_csv_frame, stream_frames, write_csv
 from .loader import LoadOptions, Snapshot, chain_refresh, run, snapshot_counts
 from .token_store import RefreshedTokenWriter
 
@@ -77,6 +77,9 @@ class RunOutcome:
         return not self.unfinished
 
 
+PARTS = ".parts"  # the folder of a run's finished chunks, inside its output folder
+
+
 class PartsFolder:
     """Chunks of a long load, written as they finish, so a rerun can resume.
 
@@ -85,7 +88,15 @@ class PartsFolder:
     """
 
     def __init__(self, out: str | Path) -> None:
-        self.folder = Path(out) / ".parts"
+        self.folder = Path(out) / PARTS
+
+    @staticmethod
+    def unfinished_under(root: str | Path) -> list[Path]:
+        """The output folders under ``root`` that an interrupted run left unfinished
+        (parts, and no ``snapshot.json`` yet), oldest name first."""
+        return sorted(
+            p.parent for p in Path(root).glob(f"*/{PARTS}") if not (p.parent / META).exists()
+        )
 
     def _committed(self) -> list[str]:
         if not self.folder.exists():

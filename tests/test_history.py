@@ -239,3 +239,14 @@ def test_text_a_spreadsheet_would_run_reads_back_exactly_from_csv(
         snap.to_csv(cf.snapshot_folder(tmp_path, snap.taken_at))
     long = cf.read_history(tmp_path, engine=engine).frame("profiles", columns=["profile_name"])
     assert long["profile_name"].tolist() == names * 2
+
+
+def test_resume_with_history_finds_the_newest_unfinished_run(tmp_path: Path) -> None:
+    from cronofy_frames.runs import PARTS, PartsFolder
+
+    for name in ("2026-01-05T06-00-00Z", "2026-01-12T06-00-00Z", "2026-01-19T06-00-00Z"):
+        (tmp_path / name / PARTS).mkdir(parents=True)
+    (tmp_path / "2026-01-19T06-00-00Z" / "snapshot.json").write_text("{}")  # finished
+    unfinished = PartsFolder.unfinished_under(tmp_path)
+    assert [p.name for p in unfinished] == ["2026-01-05T06-00-00Z", "2026-01-12T06-00-00Z"]
+    assert cf.history.folder_time(unfinished[-1]) == pd.Timestamp("2026-01-12T06:00:00Z")
