@@ -22,7 +22,7 @@ import pandas as pd
 
 from .data_centers import DATA_CENTERS
 
-__all__ = ["FILTER_COLUMNS", "FrameTable", "safe_link"]
+__all__ = ["FILTER_COLUMNS", "FrameTable", "html_table", "safe_link"]
 
 PAGE_ROWS = 50
 FILTER_COLUMNS = ("data_center", "provider_service", "access_mode", "profile_connected", "kind")
@@ -146,13 +146,14 @@ class FrameTable:
             f"rows {first:,}-{start + len(shown):,} of {len(rows):,} shown"
             f" (of {len(self.frame):,}), page {self.page + 1:,} of {pages:,}"
         )
-        self.body.value = _html_table(shown)
+        self.body.value = html_table(shown)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _html_table(rows: pd.DataFrame) -> str:
+def html_table(rows: pd.DataFrame) -> str:
+    """Rows as an HTML table: every cell escaped, Cronofy relink URLs as links."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{safe_link(v)}</td>" for v in record) + "</tr>"

@@ -26,18 +26,18 @@ import pandas as pd
 
 from ._redact import mask
 from .credentials import (
-    ClientCredentials,
     Token,
     check_unique,
     credentials_from_csv_text,
     credentials_from_env,
+    normalize_credentials,
     tokens_from_csv_text,
     tokens_from_env,
 )
 from .data_centers import DATA_CENTERS, resolve
 from .health import HealthReport, connection_health, plot_connections
 from .loader import ProgressCounts, Snapshot, describe_floor, load, time_floor
-from .tables import FrameTable, safe_link
+from .tables import FrameTable, html_table
 from .token_store import (
     RefreshedTokenWriter,
     apply_refreshed,
@@ -472,9 +472,9 @@ class LoadPanel:
             )
             return
         shown = [
-            f"{html.escape(str(key))}: {html.escape(_client_id(v))} / secret "
-            f"{html.escape(mask(_client_secret(v)))}"
-            for key, v in self.credentials.items()
+            f"{html.escape(key)}: {html.escape(c.client_id)} / secret "
+            f"{html.escape(mask(c.client_secret))}"
+            for key, c in normalize_credentials(self.credentials).items()
         ]
         self.creds_view.value = "Client credentials: " + "; ".join(shown)
 
@@ -636,14 +636,6 @@ class LoadPanel:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _client_id(value: Any) -> str:
-    return str(value.client_id if isinstance(value, ClientCredentials) else value[0])
-
-
-def _client_secret(value: Any) -> str:
-    return str(value.client_secret if isinstance(value, ClientCredentials) else value[1])
-
-
 def _health_view(report: HealthReport, snap: Snapshot) -> str:
     """The summary tables, the relink list (links only to Cronofy's app hosts) and the
     plots, as one HTML value (the same widget every load)."""
@@ -651,11 +643,7 @@ def _health_view(report: HealthReport, snap: Snapshot) -> str:
     for title, table in report.tables().items():
         parts.append(f"<h4>{html.escape(title.capitalize())}</h4>{table.to_html(index=False)}")
     relink = report.relink[["token_label", "kind", "provider_name", "profile_relink_url"]]
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{safe_link(v)}</td>" for v in r) + "</tr>"
-        for r in relink.head(500).itertuples(index=False)
-    )
-    parts.append(f"<h4>To relink ({len(relink):,})</h4><table>{rows}</table>")
+    parts.append(f"<h4>To relink ({len(relink):,})</h4>{html_table(relink.head(500))}")
     parts.append(_plots_html(snap))
     return "".join(parts)
 
