@@ -202,7 +202,6 @@ def _token_table(snap: Snapshot) -> pd.DataFrame:
     accounts = snap.accounts.drop_duplicates("token_label").set_index("token_label")
     counts = _profile_counts(snap.profiles, "token_label")
     p = snap.profiles
-    relink = p[p["profile_relink_url"].notna()].groupby("token_label")["profile_relink_url"]
     services = p.groupby("token_label")["provider_service"]
     labels = roster["token_label"]
     table = pd.DataFrame(
@@ -219,7 +218,7 @@ def _token_table(snap: Snapshot) -> pd.DataFrame:
     for column in COUNTS:
         table[column] = labels.map(counts[column]).fillna(0).astype("Int64")
     table["providers"] = labels.map(services.agg(_joined)).astype(schema.STRING)
-    table["relink_urls"] = labels.map(relink.agg(_joined)).astype(schema.STRING)
+    table["relink_urls"] = _relink_urls(p, labels)
     return _with_conferencing(table, snap.conferencing)
 
 
@@ -227,12 +226,18 @@ def _with_conferencing(table: pd.DataFrame, conferencing: pd.DataFrame) -> pd.Da
     """Conferencing profiles per token: how many, how many disconnected, relink URLs."""
     labels, c = table["token_label"], conferencing
     down = c[c["profile_connected"].eq(False)]
-    links = c[c["profile_relink_url"].notna()].groupby("token_label")["profile_relink_url"]
     table["conferencing"] = labels.map(c.groupby("token_label").size()).fillna(0)
     table["conferencing_disconnected"] = labels.map(down.groupby("token_label").size()).fillna(0)
     table = table.astype({"conferencing": "Int64", "conferencing_disconnected": "Int64"})
-    table["conferencing_relink_urls"] = labels.map(links.agg(_joined)).astype(schema.STRING)
+    table["conferencing_relink_urls"] = _relink_urls(c, labels)
     return table
+
+
+def _relink_urls(profiles: pd.DataFrame, labels: pd.Series) -> pd.Series:
+    """Each token's relink URLs (calendar or conferencing profiles), space-separated."""
+    links = profiles[profiles["profile_relink_url"].notna()]
+    joined = links.groupby("token_label")["profile_relink_url"].agg(_joined)
+    return labels.map(joined).astype(schema.STRING)
 
 
 def _relink(snap: Snapshot) -> pd.DataFrame:
