@@ -73,7 +73,6 @@ class FrameTable:
                 self.body,
             ]
         )
-        self.frame = frame
         self.show(frame)
 
     def show(self, frame: pd.DataFrame) -> None:

@@ -594,7 +594,6 @@ class LoadPanel:
     # -- results ---------------------------------------------------------------
 
     def _show(self, snap: Snapshot) -> None:
-        self.snapshot = snap
         report = connection_health(snap)
         done = "" if snap.complete else f" (stopped: {len(snap.unfinished):,} not loaded)"
         self.summary.value = f"<pre>{html.escape(report.headline() + done)}</pre>"
