@@ -194,7 +194,9 @@ def test_the_figures_of_the_soak(soak: Soak) -> None:
         f"{soak.snap.errors['kind'].value_counts()[lambda s: s > 0].to_dict()}, "
         f"refreshed {len(soak.handed_back)}, requests {counts.to_dict()}"
     )
-    assert counts["/v1/userinfo"] >= TOKENS
+    # every loaded token made at least one authenticated userinfo request (a revoked
+    # token never authenticates, so the total need not reach TOKENS)
+    assert counts["/v1/userinfo"] >= len(soak.snap.accounts)
 
 
 def test_two_loads_at_once_do_not_mix() -> None:
