@@ -8,17 +8,19 @@ snap = cf.load(tokens, credentials={"uk": cf.ClientCredentials("ID", "SECRET")},
 snap.profiles, snap.accounts, snap.errors, snap.tokens
 """
 
-from ._exceptions import ERROR_KINDS, CronofyFramesError, LoadFailed, RequestFailed
+from ._exceptions import (
+    ERROR_KINDS,
+    CronofyFramesError,
+    LoadFailed,
+    PairNotSaved,
+    RefreshedPairsIgnored,
+    RefreshedPairsNotSaved,
+    RefreshedTokensApplied,
+    RequestFailed,
+)
 from ._ratelimit import RateLimit
 from ._version import __version__
-from .credentials import (
-    ClientCredentials,
-    Token,
-    credentials_from_csv,
-    credentials_from_env,
-    tokens_from_env,
-    tokens_from_frame,
-)
+from .credentials import ClientCredentials, Token
 from .data_centers import DATA_CENTERS, DataCenter
 from .diff import SnapshotDiff, diff
 from .health import (
@@ -49,9 +51,12 @@ from .loader import (
 )
 from .runs import RunOutcome, load_to_folder
 from .token_store import (
-    RefreshedTokensApplied,
+    credentials_from_csv,
+    credentials_from_env,
     refreshed_file,
     tokens_from_csv,
+    tokens_from_env,
+    tokens_from_frame,
     tokens_to_csv,
 )
 from .vocabulary import ACCESS_MODES, access_mode
@@ -70,8 +75,11 @@ __all__ = [
     "LoadFailed",
     "LoadOptions",
     "LoadWarning",
+    "PairNotSaved",
     "ProgressCounts",
     "RateLimit",
+    "RefreshedPairsIgnored",
+    "RefreshedPairsNotSaved",
     "RefreshedTokensApplied",
     "RequestFailed",
     "RunOutcome",

@@ -1,8 +1,16 @@
-"""Exceptions. Bad input raises the built-in ``ValueError``; the rest of the tree:
+"""Exceptions and the token store's warnings. Bad input raises the built-in
+``ValueError``; the rest of the tree:
 
     CronofyFramesError
-     └── RequestFailed        one token's request failed; ``kind`` is an errors-frame kind
-          └── LoadFailed      raised by a loader with ``errors="raise"``
+     ├── RequestFailed        one token's request failed; ``kind`` is an errors-frame kind
+     │    └── LoadFailed      raised by a loader with ``errors="raise"``
+     └── PairNotSaved         a refreshed pair could not be appended to its file (the
+                              load then stops refreshing; the pair is kept in memory)
+
+    UserWarning
+     ├── RefreshedTokensApplied   reading a tokens CSV applied newer stored pairs
+     ├── RefreshedPairsIgnored    stored pairs that belong to no token read were ignored
+     └── RefreshedPairsNotSaved   refreshed pairs went to a fallback file (or nowhere)
 
 Messages name the token's label, data center, endpoint and status, never a secret,
 and no exception keeps a request object (whose headers hold the token).
@@ -16,6 +24,10 @@ __all__ = [
     "TRANSIENT_KINDS",
     "CronofyFramesError",
     "LoadFailed",
+    "PairNotSaved",
+    "RefreshedPairsIgnored",
+    "RefreshedPairsNotSaved",
+    "RefreshedTokensApplied",
     "RequestFailed",
 ]
 
@@ -80,3 +92,24 @@ class LoadFailed(RequestFailed):
         )
         self.label = label
         self.data_center = data_center
+
+
+class PairNotSaved(CronofyFramesError):
+    """A refreshed pair could not be appended to its refreshed-pairs file (a full disk):
+    the pair is kept in memory and the load stops refreshing. The message names the
+    token's label and the file, never a secret."""
+
+
+class RefreshedTokensApplied(UserWarning):
+    """Reading a tokens CSV applied newer pairs from the refreshed-pairs file beside it."""
+
+
+class RefreshedPairsIgnored(UserWarning):
+    """Stored pairs of a refreshed-pairs file were not applied: they belong to another
+    label, data center or sandbox, or are not over the pair the token holds; or lines
+    were cut short or damaged."""
+
+
+class RefreshedPairsNotSaved(UserWarning):
+    """Refreshed pairs could not be appended to their file: the warning names the
+    fallback file they were written to (or says none could be written)."""

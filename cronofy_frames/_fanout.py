@@ -31,7 +31,7 @@ from ._endpoints import (
     fetch_userinfo,
 )
 from ._exceptions import RequestFailed
-from ._oauth import TokenState
+from ._oauth import NotRefreshed, TokenState
 from ._ratelimit import Interrupted
 from ._transport import Transport
 from .vocabulary import access_mode, shorthands
@@ -79,6 +79,7 @@ class Result:
 
     state: TokenState
     rows: Rows = field(default_factory=Rows)
+    deferred: bool = False  # it needed a refresh the load could not keep: unfinished
 
     @property
     def failed(self) -> bool:
@@ -106,6 +107,8 @@ class TokenRunner:
             self._run(result)
         except Interrupted:
             raise
+        except NotRefreshed:
+            return Result(state, deferred=True)  # no partial rows: a rerun takes it whole
         except Exception as exc:  # the last line of defence: no answer may end a batch
             failure = RequestFailed(
                 "bad_response",
@@ -394,6 +397,7 @@ class FanOut:
                     yield self._finish(result)
 
     def _finish(self, result: Result) -> Result:
-        result.state.finished = True
-        self.progress.finished(result)
+        if not result.deferred:
+            result.state.finished = True
+            self.progress.finished(result)
         return result

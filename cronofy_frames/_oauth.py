@@ -10,6 +10,10 @@
 4. **Handed back at once**: the new pair goes to ``TokenState.token`` and ``on_refresh``
    before anything else happens, even when the answer is malformed but carries a
    usable refresh token (the server may already have rotated to it).
+5. **No refresh that cannot be kept**: once ``on_refresh`` fails (the refreshed-pairs
+   file could not be appended: a full disk), no further token is refreshed in this
+   load; a token that would need one raises ``NotRefreshed`` and stays unfinished (a
+   rerun with ``--resume`` takes it up), while tokens that need no refresh go on.
 
 Failures are ``refresh_failed`` with a message that names a known OAuth error code at
 most: never the client secret, either token, or any other text of the answer (an
@@ -25,11 +29,18 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ._exceptions import RequestFailed
+from ._exceptions import PairNotSaved, RequestFailed
 from ._http import phrase
 from .credentials import ClientCredentials, Token, header_safe
 
-__all__ = ["ENDPOINT", "KeptRefresh", "Refresher", "TokenAnswer", "TokenState"]
+__all__ = [
+    "ENDPOINT",
+    "KeptRefresh",
+    "NotRefreshed",
+    "Refresher",
+    "TokenAnswer",
+    "TokenState",
+]
 
 ENDPOINT = "/oauth/token"
 OAUTH_ERRORS = frozenset(
@@ -71,8 +82,12 @@ Post = Callable[[Token, dict[str, str]], TokenAnswer]  # raises RequestFailed on
 Throttle = Callable[[Token, float | None], bool]  # after a 429: whether to be patient
 
 
+class NotRefreshed(Exception):  # a signal to the fan-out, not an error row
+    """The token needs a refresh, and this load stopped refreshing (rule 5)."""
+
+
 class Refresher:
-    """Refreshes tokens for one load under the four rules above."""
+    """Refreshes tokens for one load under the five rules above."""
 
     def __init__(
         self,
@@ -87,6 +102,7 @@ class Refresher:
         self.throttle = throttle
         self.retries = retries
         self.on_refresh = on_refresh
+        self.halted = False  # on_refresh failed: no further refresh (rule 5)
         self._busy = 0
         self._idle = threading.Condition()
 
@@ -100,6 +116,8 @@ class Refresher:
                 state.failure = self._cannot_refresh(state, path)
             if state.failure is not None:
                 raise state.failure
+            if self.halted:
+                raise NotRefreshed
             with self._in_flight():
                 try:
                     state.token = self._exchange(used)
@@ -181,13 +199,18 @@ class Refresher:
         )
 
     def _hand_back(self, token: Token) -> None:
+        """Give the new pair to ``on_refresh``; if that fails, the pair stays in memory
+        (``TokenState.token``) and no further token is refreshed (rule 5)."""
         if self.on_refresh is None:
             return
         try:
             self.on_refresh(token)
         except Exception as exc:  # a failing callback must not lose the load
+            self.halted = True
+            why = str(exc) if isinstance(exc, PairNotSaved) else type(exc).__name__
             warnings.warn(
-                f"on_refresh failed for token {token.label!r}: {type(exc).__name__}",
+                f"on_refresh failed for token {token.label!r}: {why}; no further token is "
+                "refreshed in this load (tokens that need a refresh stay unfinished)",
                 RuntimeWarning,
                 stacklevel=2,
             )

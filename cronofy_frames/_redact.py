@@ -15,3 +15,9 @@ def mask(secret: str | None) -> str:
 def fingerprint(secret: str) -> str:
     """A stable, non-reversible label for an unlabelled token: ``tok_`` + 10 hex digits."""
     return "tok_" + hashlib.sha256(secret.encode()).hexdigest()[:10]
+
+
+def pair_fingerprint(access_token: str, refresh_token: str | None) -> str:
+    """A stable, non-reversible fingerprint of one (access, refresh) pair: 20 hex digits."""
+    text = f"cronofy_frames pair\0{access_token}\0{refresh_token or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()[:20]

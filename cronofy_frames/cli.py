@@ -1,7 +1,9 @@
 """``cronofy-frames``: the command line, a thin face over the public API.
 
 Exit status: 0 when all went well, 1 when some tokens failed (their errors are in
-errors.csv and the rest of the data is written), 2 for bad input, 130 when interrupted.
+errors.csv and the rest of the data is written), 2 for bad input (including a
+refreshed-pairs file that cannot be written), 3 when a refreshed pair could not be
+appended to it mid-load (it went to the fallback file named), 130 when interrupted.
 Errors go to stderr, one line each.
 """
 
@@ -19,15 +21,21 @@ from typing import NoReturn, TextIO
 
 import pandas as pd
 
-from . import RateLimit
-from .credentials import ClientCredentials, Token, credentials_from_csv
+from . import RateLimit, RefreshedPairsNotSaved
+from .credentials import ClientCredentials, Token, normalize_credentials, refreshable
 from .diff import diff
 from .export import FORMATS
 from .health import UndocumentedScopeWarning, connection_health, scope_audit
 from .history import TREND_BY, folder_time, read_history, snapshot_folder
 from .loader import LoadOptions, describe_floor, load, read_snapshot, time_floor
 from .runs import PartsFolder, RunOutcome, Tally, load_to_folder
-from .token_store import check_private_file, read_tokens, refreshed_path
+from .token_store import (
+    RefreshedTokenWriter,
+    check_private_file,
+    credentials_from_csv,
+    read_tokens,
+    refreshed_path,
+)
 
 DEFAULTS = LoadOptions  # the loaders' defaults, named once in _config
 LIMIT = RateLimit()  # Cronofy's documented default per application
@@ -53,10 +61,14 @@ write profiles.csv, accounts.csv, calendars.csv and errors.csv into --out. Finis
 work is written in chunks as it arrives: after Ctrl-C or a crash, rerun with --resume
 to go on without fetching finished tokens again. Tokens refreshed on the way are
 appended, as each refresh happens, to --save-refreshed (default TOKENS.refreshed.csv,
-readable by you only); the next run uses the newest pair of each label from it.
+readable by you only); the next run applies a stored pair only over the very pair
+it replaced, for the same label, data center and sandbox URL. A refreshed-pairs file
+that cannot be written is refused before any request; if an append fails mid-load (a
+full disk), refreshing stops, the pair goes to a fallback file (named on stderr, read
+back beside the file) and the tokens that needed a refresh are left for --resume.
 Failed tokens are listed after the counts (a screenful; all of them in errors.csv).
 Exit status 0: all tokens loaded; 1: some failed (see errors.csv); 2: bad input;
-130: interrupted."""
+3: refreshed pairs could not be appended (see the fallback file); 130: interrupted."""
 
 
 _ESCAPES = re.compile(  # CSI (ESC [ or 0x9b), OSC (ESC ] ... BEL or ST), any other ESC x
@@ -209,21 +221,41 @@ def load_command(argv: Sequence[str]) -> int:
     try:
         options = _options(args)
         check_private_file(saved)  # a link or another user's file: refused before anything
-        tokens, replaced = read_tokens(args.tokens, saved)
-        if replaced:
-            print(f"using the newest pairs of {replaced} tokens from {saved}", file=sys.stderr)
+        read = read_tokens(args.tokens, saved)
+        if read.note():
+            say(read.note(), file=sys.stderr)
+        store = _store(read.tokens, options, saved)  # refused here, before any request
         if options.progress:  # said with the progress bar, before it starts
-            floor = time_floor(tokens, rate_limits=options.rate_limits, endpoints=options.endpoints)
+            floor = time_floor(
+                read.tokens, rate_limits=options.rate_limits, endpoints=options.endpoints
+            )
             for line in describe_floor(floor):
                 print(f"rate limits: {line}", file=sys.stderr)
         out, when = _destination(args)
         fmt = args.format or ("parquet" if args.history else "csv")
-        outcome = load_to_folder(
-            tokens, out, options, resume=args.resume, refreshed=saved, fmt=fmt, taken_at=when
-        )
+        with warnings.catch_warnings():  # said once, by _report, from the outcome
+            warnings.simplefilter("ignore", RefreshedPairsNotSaved)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            outcome = load_to_folder(
+                read.tokens,
+                out,
+                options,
+                resume=args.resume,
+                refreshed=store,
+                fmt=fmt,
+                taken_at=when,
+            )
     except (ValueError, OSError) as exc:
         return _fail(exc)
     return _report(outcome, saved, str(out))
+
+
+def _store(tokens: list[Token], options: LoadOptions, path: Path) -> RefreshedTokenWriter | None:
+    """The refreshed-pairs file, opened now (a ValueError naming it when it cannot be
+    created or appended), when some token can be refreshed with the credentials given."""
+    if not refreshable(tokens, normalize_credentials(options.credentials)):
+        return None
+    return RefreshedTokenWriter(path)
 
 
 def _destination(args: argparse.Namespace) -> tuple[Path, pd.Timestamp | None]:
@@ -248,6 +280,8 @@ def _report(outcome: RunOutcome, saved: Path, out: str) -> int:
             f"{outcome.refreshed} tokens were refreshed: their new pairs are in {saved}",
             file=sys.stderr,
         )
+    if outcome.pairs_refused:
+        return _pairs_refused(outcome, saved)
     if not outcome.complete:
         print(
             f"interrupted: {len(outcome.unfinished)} tokens not finished; rerun with --resume",
@@ -256,6 +290,23 @@ def _report(outcome: RunOutcome, saved: Path, out: str) -> int:
         return 130
     print(f"wrote {', '.join(str(p) for p in outcome.written)}")
     return 1 if not outcome.errors.empty else 0
+
+
+def _pairs_refused(outcome: RunOutcome, saved: Path) -> int:
+    """Exit status 3, after saying loudly where the refused pairs are."""
+    where = (
+        f"they were written to {outcome.unsaved}"
+        + ("" if outcome.unsaved.parent == saved.parent else f" (move it beside {saved})")
+        if outcome.unsaved is not None
+        else "no fallback file could be written either: they are lost when this ends"
+    )
+    say(
+        f"error: refreshed pairs could not be appended to {saved} (a full disk?): {where}. "
+        f"Refreshing stopped; {len(outcome.unfinished)} tokens were left unfinished: "
+        "make room, then rerun with --resume",
+        file=sys.stderr,
+    )
+    return 3
 
 
 SCREENFUL = 20  # failed tokens listed on the terminal; the rest are in errors.csv

@@ -1,42 +1,37 @@
-"""Tokens and client credentials, and reading them from CSV, DataFrames and the environment.
+"""The models: ``Token`` and ``ClientCredentials``, their checks and how they are shown.
 
-Every check here runs before any request: an empty token, an unknown data center, a
-missing column or a duplicate label raises one ``ValueError`` naming the row or value
-(never the secret itself).
+Every check here runs before any request: an empty token, an unknown data center or a
+duplicate label raises one ``ValueError`` naming the value (never the secret itself).
+Reading and writing them (CSV, DataFrames, the environment, the refreshed-pairs file)
+is ``token_store``'s.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from ._redact import fingerprint, mask
+from ._redact import fingerprint, mask, pair_fingerprint
 from .data_centers import Location, bind, resolve
 
 __all__ = [
     "ClientCredentials",
+    "FieldError",
     "Token",
+    "blank",
     "check_unique",
-    "credentials_from_csv",
-    "credentials_from_env",
+    "checked",
     "header_safe",
     "normalize_credentials",
-    "read_csv_file",
-    "tokens_from_csv_text",
-    "tokens_from_env",
-    "tokens_from_frame",
+    "refreshable",
 ]
 
 T = TypeVar("T")
 BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)  # a pasted "Bearer " prefix
-TOKEN_COLUMNS = ("label", "data_center", "access_token", "refresh_token", "base_url")
 
 
 class FieldError(ValueError):
@@ -89,6 +84,9 @@ class Token:
     refresh_token: str | None = field(default=None, repr=False)
     route: str = field(default="us", repr=False)  # where requests go: the id, or a URL
     location: Location = field(init=False, repr=False, compare=False)
+    # after a refresh: the fingerprint of the pair this one replaced (the token store
+    # applies a stored pair only over the very pair it replaced)
+    replaces: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -100,16 +98,16 @@ class Token:
     ) -> None:
         name = _label(label)
         try:
-            access = _field("access_token", _clean_secret, access_token, "access token")
+            access = checked("access_token", _clean_secret, access_token, "access token")
             refresh = (
                 None
-                if _blank(refresh_token)
-                else _field("refresh_token", _clean_secret, refresh_token, "refresh token")
+                if blank(refresh_token)
+                else checked("refresh_token", _clean_secret, refresh_token, "refresh token")
             )
             location = (
-                _field("data_center", resolve, data_center)
-                if _blank(base_url)
-                else _field("base_url", bind, data_center, base_url)
+                checked("data_center", resolve, data_center)
+                if blank(base_url)
+                else checked("base_url", bind, data_center, base_url)
             )
         except FieldError as exc:
             raise FieldError(exc.column, exc.problem, name) from None
@@ -119,6 +117,7 @@ class Token:
         object.__setattr__(self, "data_center", location.data_center)
         object.__setattr__(self, "route", location.key)
         object.__setattr__(self, "label", name or fingerprint(access))
+        object.__setattr__(self, "replaces", None)
 
     def __repr__(self) -> str:
         refresh = f", refresh_token={mask(self.refresh_token)!r}" if self.refresh_token else ""
@@ -129,14 +128,22 @@ class Token:
         )
 
     def with_pair(self, access_token: str, refresh_token: str | None) -> Token:
-        """The same label, data center (and base_url override) with a refreshed pair."""
-        return Token(
+        """The same label, data center (and base_url override) with a refreshed pair;
+        ``replaces`` holds the fingerprint of this token's pair."""
+        token = Token(
             access_token,
             self.data_center,
             self.label,
             refresh_token or self.refresh_token,
             self.override,
         )
+        object.__setattr__(token, "replaces", self.pair_fingerprint)
+        return token
+
+    @property
+    def pair_fingerprint(self) -> str:
+        """A non-reversible fingerprint of this token's (access, refresh) pair."""
+        return pair_fingerprint(self.access_token, self.refresh_token)
 
     @property
     def base_url(self) -> str:
@@ -149,19 +156,21 @@ class Token:
         return self.location.base_url if self.location.name else None
 
 
-def _field(column: str, check: Callable[..., T], *args: Any) -> T:
+def checked(column: str, check: Callable[..., T], *args: Any) -> T:
+    """``check(*args)``, its ValueError turned into a FieldError naming ``column``."""
     try:
         return check(*args)
     except ValueError as exc:
         raise FieldError(column, str(exc)) from None
 
 
-def _blank(value: object) -> bool:
+def blank(value: object) -> bool:
+    """Whether a cell is empty: None, NaN or ""."""
     return value is None or (isinstance(value, float) and pd.isna(value)) or value == ""
 
 
 def _label(value: object) -> str | None:
-    if _blank(value):
+    if blank(value):
         return None
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"label {value!r} must be a non-empty string")
@@ -176,8 +185,8 @@ class ClientCredentials:
     client_secret: str = field(repr=False)
 
     def __post_init__(self) -> None:
-        client_id = _field("client_id", _clean_secret, self.client_id, "client_id")
-        secret = _field("client_secret", _clean_secret, self.client_secret, "client_secret")
+        client_id = checked("client_id", _clean_secret, self.client_id, "client_id")
+        secret = checked("client_secret", _clean_secret, self.client_secret, "client_secret")
         object.__setattr__(self, "client_id", client_id)
         object.__setattr__(self, "client_secret", secret)
 
@@ -207,6 +216,12 @@ def _pair(key: str, value: object) -> ClientCredentials:
     )
 
 
+def refreshable(tokens: Iterable[Token], credentials: Mapping[str, object]) -> list[Token]:
+    """The tokens a load could refresh: with a refresh token and client credentials for
+    their route (``credentials`` keyed as :func:`normalize_credentials` keys them)."""
+    return [t for t in tokens if t.refresh_token and t.route in credentials]
+
+
 def check_unique(tokens: Iterable[Token]) -> list[Token]:
     """The tokens as a list; ValueError naming the first repeated label or token."""
     seen_labels: dict[str, int] = {}
@@ -225,187 +240,4 @@ def check_unique(tokens: Iterable[Token]) -> list[Token]:
                 f"token {tok.label!r} repeats the access token of {same[tok.access_token]!r}"
             )
         seen_labels[tok.label], same[tok.access_token] = n, tok.label
-    return out
-
-
-def _rows_to_tokens(rows: Iterable[Mapping[str, Any]], where: str, first_row: int) -> list[Token]:
-    tokens = []
-    for n, row in enumerate(rows, start=first_row):
-        if all(_blank(v) or (isinstance(v, str) and not v.strip()) for v in row.values()):
-            continue
-        try:
-            tokens.append(
-                Token(
-                    row["access_token"],
-                    _or(row.get("data_center"), "us"),
-                    row.get("label"),
-                    row.get("refresh_token"),
-                    None if _blank(row.get("base_url")) else row.get("base_url"),
-                )
-            )
-        except FieldError as exc:
-            raise ValueError(f"{where} row {n}, column {exc.column}: {exc.problem}") from None
-        except ValueError as exc:
-            raise ValueError(f"{where} row {n}: {exc}") from None
-    return check_unique(tokens)
-
-
-def _or(value: object, default: str) -> Any:
-    return default if _blank(value) else value
-
-
-def _require_columns(columns: Iterable[object], where: str) -> None:
-    present = [str(c) for c in columns]
-    if "access_token" not in present:
-        raise ValueError(
-            f"{where} has no 'access_token' column (columns: {present}); "
-            f"expected some of {list(TOKEN_COLUMNS)}"
-        )
-
-
-def read_csv_file(path: str | Path) -> str:
-    """The text of a UTF-8 CSV file; one ValueError naming the file if it cannot be read."""
-    try:
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise ValueError(f"{str(path)!r} is a folder, not a CSV file") from None
-    except OSError as exc:
-        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{str(path)!r} is not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV"
-        ) from None
-
-
-def csv_rows(text: str, where: str) -> tuple[list[str] | None, Iterator[dict[str, Any]]]:
-    """The header and the rows of CSV text; a malformed row (a field over the csv
-    module's size limit, say) is a ValueError naming ``where`` and the row."""
-    reader = csv.DictReader(_lines(text.removeprefix("\ufeff")))
-    try:
-        header = reader.fieldnames
-    except csv.Error as exc:
-        raise ValueError(f"{where} row 1: not valid CSV ({exc})") from None
-    return (list(header) if header is not None else None), _checked(reader, where)
-
-
-def _lines(text: str) -> Iterator[str]:
-    """The lines of ``text`` one at a time, with their endings (a StringIO would copy
-    the whole text at four bytes a character)."""
-    start, size = 0, len(text)
-    while start < size:
-        end = text.find("\n", start)
-        end = size if end < 0 else end + 1
-        yield text[start:end]
-        start = end
-
-
-def _checked(reader: csv.DictReader[str], where: str) -> Iterator[dict[str, Any]]:
-    row = 1  # the header; rows are counted as a spreadsheet shows them
-    try:
-        for row, record in enumerate(reader, start=2):  # noqa: B007 (row is read below)
-            yield record
-    except csv.Error as exc:
-        raise ValueError(f"{where} row {row + 1}: not valid CSV ({exc})") from None
-
-
-def tokens_from_csv_text(text: str, where: str = "CSV") -> list[Token]:
-    """Tokens from CSV text (as :func:`tokens_from_csv`); ``where`` names it in errors."""
-    header, rows = csv_rows(text, where)
-    if header is None:
-        raise ValueError(f"{where} is empty: expected a header with {list(TOKEN_COLUMNS)}")
-    _require_columns(header, where)
-    return _rows_to_tokens(rows, where, first_row=2)
-
-
-def tokens_from_frame(df: pd.DataFrame) -> list[Token]:
-    """Tokens from a DataFrame with the columns of :func:`tokens_from_csv` (rows by index)."""
-    _require_columns(df.columns, "DataFrame")
-    records: list[dict[str, Any]] = [
-        {str(k): v for k, v in row.items()}
-        for row in df.astype(object).where(df.notna(), None).to_dict("records")
-    ]
-    tokens = []
-    for index, row in zip(df.index, records, strict=True):
-        try:
-            tokens += _rows_to_tokens([row], "DataFrame", first_row=0)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("row 0", f"row {index!r}", 1)) from None
-    return check_unique(tokens)
-
-
-def tokens_from_env(
-    prefix: str = "CRONOFY_", environ: Mapping[str, str] | None = None
-) -> list[Token]:
-    """Tokens from ``{prefix}ACCESS_TOKEN[_NAME]`` with ``DATA_CENTER``, ``REFRESH_TOKEN`` alike.
-
-    ``CRONOFY_ACCESS_TOKEN`` gives a token labelled ``default``;
-    ``CRONOFY_ACCESS_TOKEN_ACME`` one labelled ``acme``, with ``CRONOFY_DATA_CENTER_ACME``
-    and ``CRONOFY_REFRESH_TOKEN_ACME`` beside it.
-    """
-    env = os.environ if environ is None else environ
-    head = f"{prefix}ACCESS_TOKEN"
-    tokens = []
-    for name in sorted(k for k in env if k == head or k.startswith(head + "_")):
-        suffix = name[len(head) :]
-        try:
-            tokens.append(
-                Token(
-                    env[name],
-                    env.get(f"{prefix}DATA_CENTER{suffix}", "us"),
-                    suffix[1:].lower() or "default",
-                    env.get(f"{prefix}REFRESH_TOKEN{suffix}"),
-                )
-            )
-        except ValueError as exc:
-            raise ValueError(f"environment variable {name}: {exc}") from None
-    return check_unique(tokens)
-
-
-def credentials_from_env(
-    prefix: str = "CRONOFY_", environ: Mapping[str, str] | None = None
-) -> dict[str, ClientCredentials]:
-    """Client credentials from ``{prefix}CLIENT_ID_{DC}`` and ``{prefix}CLIENT_SECRET_{DC}``.
-
-    ``CRONOFY_CLIENT_ID`` / ``CRONOFY_CLIENT_SECRET`` without a suffix are for ``us``.
-    """
-    env = os.environ if environ is None else environ
-    head = f"{prefix}CLIENT_ID"
-    out: dict[str, ClientCredentials] = {}
-    for name in sorted(k for k in env if k == head or k.startswith(head + "_")):
-        suffix = name[len(head) :]
-        secret = env.get(f"{prefix}CLIENT_SECRET{suffix}")
-        if secret is None:
-            raise ValueError(f"environment variable {name} has no {prefix}CLIENT_SECRET{suffix}")
-        try:
-            out[resolve(suffix[1:] or "us").key] = ClientCredentials(env[name], secret)
-        except ValueError as exc:
-            raise ValueError(f"environment variable {name}: {exc}") from None
-    return out
-
-
-def credentials_from_csv(path: str | Path) -> dict[str, ClientCredentials]:
-    """Client credentials from a CSV with ``data_center,client_id,client_secret``."""
-    return credentials_from_csv_text(read_csv_file(path), str(path))
-
-
-def credentials_from_csv_text(text: str, path: str = "CSV") -> dict[str, ClientCredentials]:
-    """Client credentials from CSV text (an upload); errors name ``path``, row and column."""
-    header, rows = csv_rows(text, path)
-    missing = {"data_center", "client_id", "client_secret"} - set(header or [])
-    if missing:
-        raise ValueError(f"{path} lacks column(s) {sorted(missing)}")
-    out: dict[str, ClientCredentials] = {}
-    for n, row in enumerate(rows, start=2):
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            continue
-        try:
-            location = _field("data_center", resolve, row["data_center"])
-            creds = ClientCredentials(row["client_id"], row["client_secret"])
-        except FieldError as exc:
-            raise ValueError(f"{path} row {n}, column {exc.column}: {exc.problem}") from None
-        except ValueError as exc:
-            raise ValueError(f"{path} row {n}: {exc}") from None
-        out[location.key] = creds
     return out

@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import _config, schema
 from ._collect import Collector, consume
+from ._exceptions import RefreshedPairsNotSaved
 from ._fanout import Endpoints, FanOut, Progress, ProgressCounts, TokenRunner, Want
 from ._oauth import TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit, floor_seconds
@@ -31,10 +32,10 @@ from .credentials import (
     Token,
     check_unique,
     normalize_credentials,
-    tokens_from_frame,
+    refreshable,
 )
 from .data_centers import resolve
-from .token_store import refreshed_file, tokens_from_csv
+from .token_store import RefreshedTokenWriter, refreshed_file, tokens_from_csv, tokens_from_frame
 
 __all__ = [
     "LoadOptions",
@@ -334,11 +335,12 @@ def run(
     """
     began = _now()
     token_list = _as_tokens(tokens)
-    store = refreshed_file(tokens) if isinstance(tokens, str | Path) else None
+    credentials = normalize_credentials(options.credentials)
+    store = _store_for(tokens, token_list, credentials)  # refused here if it cannot be written
     stop = threading.Event()
     transport = Transport(
         options.transport_config(),
-        normalize_credentials(options.credentials),
+        credentials,
         chain_refresh(store, options.on_refresh),
         options.limits(),
         stop,
@@ -353,13 +355,50 @@ def run(
     finally:
         transport.refresher.drain(options.timeout + DRAIN_MARGIN)  # before tokens are read
         transport.close()
-        if store is not None:
-            store.close()
+        keep_unsaved(store, options.on_refresh)
     frames = collector.frames([t.label for t in token_list])
     unfinished = [s.token.label for s in states if not s.finished]
     snap = Snapshot.from_frames(frames, [s.token for s in states], unfinished)
     snap.taken_at = began
     return snap
+
+
+def _store_for(
+    tokens: TokensArg, token_list: list[Token], credentials: dict[str, ClientCredentials]
+) -> RefreshedTokenWriter | None:
+    """The refreshed-pairs file of a tokens CSV given by its path, opened (so refused
+    before any request) when the load may refresh one of its tokens."""
+    if not isinstance(tokens, str | Path) or not refreshable(token_list, credentials):
+        return None
+    return refreshed_file(tokens)
+
+
+def keep_unsaved(*stores: object, near: Path | None = None) -> list[Path]:
+    """Close each refreshed-pairs writer among ``stores``; pairs a full disk refused go
+    to a fallback file, and a ``RefreshedPairsNotSaved`` warning says where. The paths."""
+    saved = []
+    for store in stores:
+        if not isinstance(store, RefreshedTokenWriter):
+            continue
+        had = store.error is not None
+        fallback = store.close(near)
+        if had:
+            warnings.warn(_not_saved(store, fallback), RefreshedPairsNotSaved, stacklevel=3)
+        if fallback is not None:
+            saved.append(fallback)
+    return saved
+
+
+def _not_saved(store: RefreshedTokenWriter, fallback: Path | None) -> str:
+    head = f"refreshed pairs could not be appended to {store.path} ({store.error})"
+    if fallback is None:
+        return (
+            f"{head}, nor written to any fallback file: they are only in snapshot.tokens; "
+            "save them now with cf.tokens_to_csv(snapshot.tokens, PATH)"
+        )
+    beside = fallback.parent == store.path.parent
+    hint = "it is read back with it" if beside else f"move it beside {store.path} to apply it"
+    return f"{head}: they were written to {fallback} ({hint}) and are in snapshot.tokens"
 
 
 def time_floor(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
@@ -409,8 +448,14 @@ def chain_refresh(
         return present[0] if present else None
 
     def each(token: Token) -> None:
-        for callback in present:
-            callback(token)
+        failure: Exception | None = None
+        for callback in present:  # each gets the pair, whatever the one before did
+            try:
+                callback(token)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     return each
 

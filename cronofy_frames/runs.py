@@ -6,9 +6,11 @@ merged as a stream.
 
 Finished chunks go to ``out/.parts``; a rerun with ``resume`` skips their tokens. The
 refreshed-tokens file gets each new pair the moment it arrives (and the caller's
-``on_refresh`` after it). When every token is finished the parts are merged into the
-final files one chunk at a time, so memory is bounded by a chunk and the token list,
-however many tokens there are.
+``on_refresh`` after it); pairs it refuses (a full disk) go to a fallback file, beside
+it or in ``out``, named in ``RunOutcome.unsaved``, and the tokens that then could not
+be refreshed stay unfinished for ``resume``. When every token is finished the parts
+are merged into the final files one chunk at a time, so memory is bounded by a chunk
+and the token list, however many tokens there are.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 from . import schema
 from .credentials import Token
 from .export import META, NA, ensure_folder, read_csv_frame, stream_frames, write_csv
-from .loader import LoadOptions, Snapshot, chain_refresh, run, snapshot_counts
+from .loader import LoadOptions, Snapshot, chain_refresh, keep_unsaved, run, snapshot_counts
 from .token_store import RefreshedTokenWriter
 
 __all__ = ["PartsFolder", "RunOutcome", "Tally", "load_to_folder"]
@@ -61,7 +63,9 @@ class Tally:
 @dataclass
 class RunOutcome:
     """What a folder run did: the tokens as they are now, the errors, the counts, the
-    files written, how many tokens were refreshed and skipped (finished before)."""
+    files written, how many tokens were refreshed and skipped (finished before), and
+    where refreshed pairs went that the refreshed-pairs file refused (``unsaved``:
+    the fallback file, or None when none could be written)."""
 
     tokens: list[Token]
     errors: pd.DataFrame
@@ -70,6 +74,8 @@ class RunOutcome:
     written: list[Path] = field(default_factory=list)
     refreshed: int = 0
     skipped: int = 0
+    pairs_refused: bool = False  # the refreshed-pairs file refused a pair (a full disk)
+    unsaved: Path | None = None
 
     @property
     def complete(self) -> bool:
@@ -143,32 +149,37 @@ def load_to_folder(
     options: LoadOptions,
     *,
     resume: bool,
-    refreshed: Path,
+    refreshed: Path | RefreshedTokenWriter | None,
     fmt: str = "csv",
     taken_at: pd.Timestamp | None = None,
 ) -> RunOutcome:
     """Load every token (not finished by an earlier run if ``resume``) into ``out``;
-    ``taken_at`` (default: when this run began) goes into ``snapshot.json``."""
+    ``refreshed`` is the refreshed-pairs file (a path, or a writer already opened: a
+    file that cannot be written is refused before any request); ``taken_at`` (default:
+    when this run began) goes into ``snapshot.json``."""
+    writer = RefreshedTokenWriter(refreshed) if isinstance(refreshed, Path) else refreshed
     ensure_folder(out)  # an unusable output folder fails before any request
     parts = PartsFolder(out)
     done = parts.done_labels()
     if done and not resume:
         raise ValueError(f"{out} holds an unfinished run: pass --resume, or remove {parts.folder}")
     todo = [t for t in tokens if t.label not in done]
-    writer = RefreshedTokenWriter(refreshed)
     opts = dataclasses.replace(options, on_refresh=chain_refresh(writer, options.on_refresh))
     try:
         snap = run(todo, opts, opts.want(), on_chunk=parts.write, keep=False)
     finally:
-        writer.close()
+        refused = writer is not None and writer.error is not None
+        unsaved = keep_unsaved(writer, near=Path(out))
     after = {t.label: t for t in snap.tokens}  # this run's tokens, refreshed pairs included
     outcome = RunOutcome(
         [after.get(t.label, t) for t in tokens],
         schema.empty(schema.ERRORS),
         snap.unfinished,
         Tally(),
-        refreshed=writer.count,
+        refreshed=writer.count if writer is not None else 0,
         skipped=len(tokens) - len(todo),
+        pairs_refused=refused,
+        unsaved=unsaved[0] if unsaved else None,
     )
     _merge(parts, outcome, out, fmt, taken_at if taken_at is not None else snap.taken_at)
     return outcome

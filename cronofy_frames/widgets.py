@@ -17,6 +17,7 @@ import html
 import io
 import os
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,26 +25,32 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
+from ._exceptions import RefreshedPairsNotSaved
 from ._redact import mask
-from .credentials import (
-    Token,
-    check_unique,
-    credentials_from_csv_text,
-    credentials_from_env,
-    normalize_credentials,
-    tokens_from_csv_text,
-    tokens_from_env,
-)
+from .credentials import Token, check_unique, normalize_credentials, refreshable
 from .data_centers import DATA_CENTERS, resolve
 from .health import HealthReport, connection_health, plot_connections
-from .loader import ProgressCounts, Snapshot, describe_floor, load, time_floor
+from .loader import (
+    ProgressCounts,
+    Snapshot,
+    chain_refresh,
+    describe_floor,
+    keep_unsaved,
+    load,
+    time_floor,
+)
 from .tables import FrameTable, html_table
 from .token_store import (
     RefreshedTokenWriter,
+    StoreRead,
     apply_refreshed,
+    credentials_from_csv_text,
+    credentials_from_env,
     read_tokens,
     refreshed_file,
     refreshed_path,
+    tokens_from_csv_text,
+    tokens_from_env,
 )
 
 __all__ = ["DataCenterPicker", "LoadPanel", "TokenPicker"]
@@ -217,33 +224,36 @@ class TokenPicker:
         except UnicodeDecodeError as exc:
             _message(self.message, f"Not added: {item['name']} is not UTF-8 (byte {exc.start})")
             return
-        source = Path(Path(str(item["name"])).name)  # taken to sit in the notebook's folder
+        # An upload has no folder: its refreshed pairs are kept in the notebook's folder,
+        # and a stored pair found there by the file's name is applied only over the very
+        # pair it replaced (same label, data center and sandbox URL), never by label alone.
+        source = Path(Path(str(item["name"])).name)
         try:
-            tokens, applied = apply_refreshed(
-                tokens_from_csv_text(text, item["name"]), refreshed_path(source)
-            )
+            read = apply_refreshed(tokens_from_csv_text(text, item["name"]), refreshed_path(source))
         except ValueError as exc:  # it names the file and the row
             _message(self.message, f"Not added: {exc}")
             return
-        self._add_from_csv(tokens, applied, source)
+        self._add_from_csv(read, source)
 
     def _add_from_path(self) -> None:
         source = Path(self.path.value.strip())
         try:
-            tokens, applied = read_tokens(source)
+            read = read_tokens(source)
         except ValueError as exc:  # it names the file (and the row)
             _message(self.message, f"Not added: {exc}")
             return
-        self._add_from_csv(tokens, applied, source)
+        self._add_from_csv(read, source)
 
-    def _add_from_csv(self, tokens: list[Token], applied: int, source: Path) -> None:
+    def _add_from_csv(self, read: StoreRead, source: Path) -> None:
+        tokens = read.tokens
         if not self.add_tokens(tokens, where=str(source)):
             return
         self.sources.update(dict.fromkeys((t.label for t in tokens), source))
-        if applied:
-            note = f"with the newest pairs of {applied} from {refreshed_path(source)}"
+        if read.note():
             _message(
-                self.message, f"{len(tokens)} added, {note}; {len(self.tokens)} in all.", ok=True
+                self.message,
+                f"{len(tokens):,} added ({read.note()}); {len(self.tokens):,} in all.",
+                ok=not read.ignored and not read.skipped,
             )
 
     def _add_from_env(self) -> None:
@@ -498,8 +508,8 @@ class LoadPanel:
         try:
             floor = time_floor(tokens, **self._load_options())
             stores = self._stores(tokens)
-        except ValueError as exc:
-            _message(self.message, str(exc))
+        except ValueError as exc:  # a refreshed-pairs file that cannot be written, say
+            _message(self.message, f"Not loaded: {exc}")
             return False
         self._before(tokens, floor)
         self._thread = threading.Thread(
@@ -512,9 +522,11 @@ class LoadPanel:
         return {**self.options, "credentials": self.credentials, "errors": "ignore"}
 
     def _stores(self, tokens: list[Token]) -> dict[Path, RefreshedTokenWriter]:
-        labels = {t.label for t in tokens}
+        """The refreshed-pairs files of the CSVs of the tokens that can be refreshed,
+        opened now: one that cannot be written is a ValueError, and no load starts."""
+        labels = {t.label for t in refreshable(tokens, normalize_credentials(self.credentials))}
         sources = {src for lbl, src in self.picker.sources.items() if lbl in labels}
-        return {source: refreshed_file(source) for source in sources}  # checked up front
+        return {source: refreshed_file(source) for source in sorted(sources)}
 
     def _before(self, tokens: list[Token], floor: pd.DataFrame) -> None:
         self._stop.clear()
@@ -540,8 +552,7 @@ class LoadPanel:
         except Exception as exc:  # shown, never lost in a thread
             _message(self.message, f"Load failed: {exc}")
         finally:
-            for store in stores.values():
-                store.close()
+            self._close_stores(stores)
             self.load_button.disabled, self.stop_button.disabled = False, True
         if snap is not None:
             now = {t.label: t for t in snap.tokens}  # refreshed pairs, for the next load
@@ -551,6 +562,16 @@ class LoadPanel:
                 self._show(snap)
             except Exception as exc:  # the snapshot is kept; only the view failed
                 _message(self.message, f"Loaded, but the tables could not be shown: {exc}")
+
+    def _close_stores(self, stores: dict[Path, RefreshedTokenWriter]) -> None:
+        """Close the refreshed-pairs files; pairs a full disk refused went to a fallback
+        file, which the message names (loudly: the panel's own warning)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RefreshedPairsNotSaved)
+            keep_unsaved(*stores.values())
+        said = [str(c.message) for c in caught if issubclass(c.category, RefreshedPairsNotSaved)]
+        if said:
+            _message(self.message, "Refreshing stopped: " + " ".join(said))
 
     def _progress(self, counts: ProgressCounts) -> None:
         self.bar.value = counts.done
@@ -584,10 +605,10 @@ class LoadPanel:
 
         def keep(token: Token) -> None:
             source = sources.get(token.label)
-            if source in stores:
-                stores[source](token)
-            if callback is not None:
-                callback(token)
+            store = stores.get(source) if source is not None else None
+            each = chain_refresh(store, callback)
+            if each is not None:
+                each(token)
 
         return keep
 

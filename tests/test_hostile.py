@@ -19,10 +19,10 @@ import pytest
 
 import cronofy_frames as cf
 from cronofy_frames import sandbox
-from cronofy_frames.credentials import tokens_from_csv_text
 from cronofy_frames.loader import LoadOptions
 from cronofy_frames.sandbox import Faults, Sandbox
 from cronofy_frames.sandbox._hostile import bomb
+from cronofy_frames.token_store import tokens_from_csv_text
 from tests.helpers import load_args, tokens_of
 from tests.recorder import recording
 
@@ -220,8 +220,8 @@ def test_a_second_ctrl_c_in_the_cli_keeps_the_refreshed_pair(tmp_path: Path) -> 
         current = sb.world.tokens(0)
     assert proc.returncode == 130
     assert "Traceback" not in err
-    rows = (tmp_path / "tokens.csv.refreshed.csv").read_text().splitlines()
-    assert rows[-1].split(",")[2:] == list(current)
+    rows = list(csv.DictReader((tmp_path / "tokens.csv.refreshed.csv").open()))
+    assert (rows[-1]["access_token"], rows[-1]["refresh_token"]) == tuple(current)
 
 
 def test_a_malformed_refresh_answer_keeps_the_rotated_refresh_token() -> None:

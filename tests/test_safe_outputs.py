@@ -136,15 +136,23 @@ def test_refreshed_tokens_are_never_written_through_a_symlink(tmp_path: Path) ->
     assert target.read_text() == "untouched\n"
 
 
-def test_a_link_planted_after_the_check_is_not_followed(tmp_path: Path) -> None:
+def test_a_link_planted_after_the_check_is_not_followed_and_the_pair_is_kept(
+    tmp_path: Path,
+) -> None:
     target = tmp_path / "elsewhere.txt"
     target.write_text("untouched\n")
     path = tmp_path / "refreshed.csv"
-    writer = RefreshedTokenWriter(path)  # checked while nothing was there
-    path.symlink_to(target)
-    with pytest.raises(OSError, match="symbolic links"):
+    writer = RefreshedTokenWriter(path)  # opened while nothing was there
+    path.unlink()
+    path.symlink_to(target)  # a pair appended to the unlinked file would be lost
+    with pytest.raises(cf.PairNotSaved, match="replaced during the load"):
         writer(token())
+    fallback = writer.close()
     assert target.read_text() == "untouched\n"
+    assert fallback is not None
+    assert fallback.parent == tmp_path
+    assert stat.S_IMODE(fallback.stat().st_mode) == 0o600
+    assert "rt_abcdefghijklmnopqrstu" in fallback.read_text()
 
 
 def test_an_existing_refreshed_file_is_made_private(tmp_path: Path) -> None:
