@@ -95,20 +95,31 @@ _URL = re.compile(
     r"(?::(?P<port>[0-9]{1,5}))?/?",
     re.IGNORECASE,
 )
-_HOSTNAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")  # lowercase with dots: a host, no token
+# a Cronofy host (or a typo of one): lowercase labels with dots, ending in cronofy.com
+_CRONOFY_HOST = re.compile(r"(?:[a-z0-9-]{1,30}\.){0,3}cronofy\.com")
 SHORT = 12  # a value this short is an id or a typo of one, never a secret: it may be quoted
 
 
 def describe(value: object) -> str:
     """How an error message may show a value that could be a secret pasted in the wrong
-    place: quoted when short or a URL without user info, else only its length."""
-    if not isinstance(value, str):
-        return repr(value)  # not text, so not a token
-    plain = value.isascii() and value.isprintable()
-    url = _URL.match(value) and "@" not in value
-    if plain and (len(value) <= SHORT or url or _HOSTNAME.fullmatch(value)):
+    place. The one rule: quoted only when the *whole* value is short (an id or a typo of
+    one), a Cronofy host, or a URL of a Cronofy host or a loopback address with nothing
+    after it (no path, query, user info or white space); else only its length."""
+    if isinstance(value, str) and _quotable(value):
         return repr(value)
+    if not isinstance(value, str):
+        return repr(value) if isinstance(value, int | float | bool | None) else type(value).__name__
     return f"a value of {len(value)} characters (not shown: it could be a secret)"
+
+
+def _quotable(value: str) -> bool:
+    if not (value.isascii() and value.isprintable()):
+        return False
+    if len(value) <= SHORT or _CRONOFY_HOST.fullmatch(value):
+        return True
+    url = _URL.fullmatch(value)
+    host = (url["host"].lower().strip("[]") if url else "").rstrip(".")
+    return bool(url) and (_CRONOFY_HOST.fullmatch(host) is not None or _is_loopback(host))
 
 
 def resolve(value: object) -> Location:

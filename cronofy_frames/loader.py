@@ -532,7 +532,9 @@ def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
     """Load profiles, accounts (and calendars, where userinfo serves) for every token.
 
     ``tokens``: Tokens, a DataFrame or a CSV path (see ``tokens_from_csv``; with a path,
-    refreshed pairs are also appended to the file beside it, ``{path}.refreshed.csv``). Options
+    refreshed pairs are also appended to the file beside it, ``{path}.refreshed.csv``,
+    which is refused before any request if it cannot be written; pairs it refuses later
+    go to a fallback file, with a ``RefreshedPairsNotSaved`` warning). Options
     (keyword-only, see ``LoadOptions``): credentials (per data center), timeout
     (seconds per request), max_workers (per data center), retries (per GET), progress,
     errors ("warn", "raise" or "ignore"), on_refresh (called at once with each refreshed

@@ -164,7 +164,10 @@ def load_to_folder(
     if done and not resume:
         raise ValueError(f"{out} holds an unfinished run: pass --resume, or remove {parts.folder}")
     todo = [t for t in tokens if t.label not in done]
-    opts = dataclasses.replace(options, on_refresh=chain_refresh(writer, options.on_refresh))
+    # the bound method, not the writer: its unsaved pairs are this function's to keep
+    # (beside the output), not run()'s
+    append = writer.__call__ if writer is not None else None
+    opts = dataclasses.replace(options, on_refresh=chain_refresh(append, options.on_refresh))
     try:
         snap = run(todo, opts, opts.want(), on_chunk=parts.write, keep=False)
     finally:

@@ -115,7 +115,8 @@ class TokenPicker:
     50,000: the list is one multiple-choice box holding a page of labels. Bad input shows
     one message naming the file and row. With **Replace** ticked, a new file or set of
     tokens replaces the list instead of adding to it; **Clear** empties it. Tokens read
-    from a CSV get the newest pairs of the refreshed-pairs file beside it applied, and
+    from a CSV get the stored pairs of the refreshed-pairs file beside it applied (only
+    over the very pairs they replaced; an upload looks in the notebook's folder), and
     ``sources`` remembers that CSV for each label, so that a ``LoadPanel`` appends their
     refreshed pairs there. ``credentials`` (set by a ``LoadPanel``) lets the summary
     count the tokens that can be refreshed.

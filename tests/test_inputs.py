@@ -54,9 +54,6 @@ def test_resolve_accepts_ids_hosts_and_urls(value: str, key: str, base: str) -> 
         "   ",
         "api-eu.cronofy.com",
         "http://api-uk.cronofy.com",
-        "https://evil.example",
-        "http://10.0.0.5:8000",
-        "https://api-uk.cronofy.com/v1",
         None,
         3,
     ],
@@ -65,6 +62,20 @@ def test_resolve_refuses_anything_else_listing_valid_ids(value: object) -> None:
     with pytest.raises(ValueError, match="us, uk, de, au, ca, sg") as info:
         resolve(value)
     assert repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "value", ["https://evil.example", "http://10.0.0.5:8000", "https://api-uk.cronofy.com/v1"]
+)
+def test_a_refused_url_that_is_not_a_bare_cronofy_or_loopback_url_is_described_by_length(
+    value: str,
+) -> None:
+    """One rule for what a message may quote: a whole id, Cronofy host, or Cronofy or
+    loopback URL with nothing after it (a host or path may carry a secret)."""
+    with pytest.raises(ValueError, match="us, uk, de, au, ca, sg") as info:
+        resolve(value)
+    assert value not in str(info.value)
+    assert f"a value of {len(value)} characters" in str(info.value)
 
 
 def test_token_strips_bearer_and_masks_its_repr() -> None:
