@@ -36,20 +36,18 @@ from .history import (
     HistoryWarning,
     plot_trend,
     read_history,
-    snapshot_folder,
 )
 from .loader import (
     LoadOptions,
     LoadWarning,
     ProgressCounts,
-    Snapshot,
     load,
     load_accounts,
     load_profiles,
-    read_snapshot,
     time_floor,
 )
 from .runs import RunOutcome, load_to_folder
+from .snapshot import Snapshot, read_snapshot, snapshot_folder
 from .token_store import (
     credentials_from_csv,
     credentials_from_env,

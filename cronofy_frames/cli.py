@@ -26,9 +26,10 @@ from .credentials import ClientCredentials, Token, normalize_credentials, refres
 from .diff import diff
 from .export import FORMATS
 from .health import UndocumentedScopeWarning, connection_health, scope_audit
-from .history import TREND_BY, folder_time, read_history, snapshot_folder
-from .loader import LoadOptions, describe_floor, load, read_snapshot, time_floor
-from .runs import PartsFolder, RunOutcome, Tally, load_to_folder
+from .history import TREND_BY, read_history
+from .loader import LoadOptions, describe_floor, load, time_floor
+from .runs import RunOutcome, load_to_folder
+from .snapshot import Tally, folder_time, read_snapshot, snapshot_folder, unfinished_folders
 from .token_store import (
     RefreshedTokenWriter,
     check_private_file,
@@ -265,7 +266,7 @@ def _destination(args: argparse.Namespace) -> tuple[Path, pd.Timestamp | None]:
         return Path(args.out), None
     root = Path(args.history)
     if args.resume:
-        unfinished = PartsFolder.unfinished_under(root)
+        unfinished = unfinished_folders(root)
         if unfinished:
             return unfinished[-1], folder_time(unfinished[-1])
     when = pd.Timestamp.now(tz="UTC").floor("s")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import schema
 from .health import connection_health
-from .loader import Snapshot
+from .snapshot import Snapshot
 
 __all__ = ["SnapshotDiff", "diff"]
 

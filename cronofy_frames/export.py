@@ -1,4 +1,5 @@
-"""Frames to files and back: CSV, Parquet and Excel, written atomically.
+"""Frames to files and back: CSV, Parquet and Excel, written atomically. (What else a
+snapshot folder holds, its metadata and roster, is ``snapshot.py``'s.)
 
 Every file is written beside its target and renamed into place, so a crash never
 leaves a half-written file. No text becomes a formula in a spreadsheet: in CSV, text
@@ -13,11 +14,10 @@ as missing. Parquet keeps everything exactly.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,6 @@ __all__ = [
 
 NA = "\\N"  # the NA marker of the resume parts: "" stays an empty string without pyarrow
 FORMATS = ("csv", "parquet")
-META = "snapshot.json"
 
 
 @contextlib.contextmanager
@@ -162,38 +161,36 @@ def _write_one(df: pd.DataFrame, path: Path, fmt: str) -> None:
 
 
 def write_frames(
-    frames: dict[str, pd.DataFrame], meta: dict[str, Any], directory: str | Path, fmt: str = "csv"
+    frames: dict[str, pd.DataFrame], directory: str | Path, fmt: str = "csv"
 ) -> list[Path]:
-    """Write ``{name}.{fmt}`` per frame and ``snapshot.json`` into ``directory``."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    folder = ensure_folder(directory)
+    """Write ``{name}.{fmt}`` per frame into ``directory``; the paths."""
+    folder = _folder_for(directory, fmt)
     paths = []
     for name, df in frames.items():
         _write_one(df, folder / f"{name}.{fmt}", fmt)
         paths.append(folder / f"{name}.{fmt}")
-    return [*paths, _write_meta(meta, folder, fmt)]
+    return paths
 
 
 def stream_frames(
-    chunks: Mapping[str, Iterable[pd.DataFrame]],
-    meta: Callable[[], dict[str, Any]],
-    directory: str | Path,
-    fmt: str = "csv",
+    chunks: Mapping[str, Iterable[pd.DataFrame]], directory: str | Path, fmt: str = "csv"
 ) -> list[Path]:
     """Like :func:`write_frames`, but each frame arrives as chunks that are written one
-    after another (pyarrow's streaming writers), so memory is bounded by one chunk.
-    ``meta`` is called once every chunk went by (so it may hold their counts)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    folder = ensure_folder(directory)
+    after another (pyarrow's streaming writers), so memory is bounded by one chunk."""
+    folder = _folder_for(directory, fmt)
     paths = []
     for name, frames in chunks.items():
         path = folder / f"{name}.{fmt}"
         with atomic_path(path) as tmp:
             _stream_one(frames, name, tmp, fmt)
         paths.append(path)
-    return [*paths, _write_meta(meta(), folder, fmt)]
+    return paths
+
+
+def _folder_for(directory: str | Path, fmt: str) -> Path:
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    return ensure_folder(directory)
 
 
 def _stream_one(frames: Iterable[pd.DataFrame], name: str, path: Path, fmt: str) -> None:
@@ -215,14 +212,6 @@ def _stream_one(frames: Iterable[pd.DataFrame], name: str, path: Path, fmt: str)
             writer.write_table(pa.Table.from_pandas(ready, schema=arrow, preserve_index=False))
 
 
-def _write_meta(meta: dict[str, Any], folder: Path, fmt: str) -> Path:
-    with atomic_path(folder / META) as tmp, tmp.open("w", encoding="utf-8") as fh:
-        # the roster (long) last, so a reader of the rest stops before it (read_history)
-        head = {k: v for k, v in meta.items() if k != "roster"}
-        json.dump({"format": fmt, **head, "roster": meta.get("roster", [])}, fh, indent=1)
-    return folder / META
-
-
 def ensure_folder(directory: str | Path) -> Path:
     """The folder, created if missing; OSError naming it if it cannot be."""
     folder = Path(directory)
@@ -233,18 +222,13 @@ def ensure_folder(directory: str | Path) -> Path:
     return folder
 
 
-def read_frames(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """The frames and metadata written by :func:`write_frames`, with exact dtypes."""
-    folder = Path(directory)
-    meta_path = folder / META
-    if not meta_path.exists():
-        raise ValueError(f"{str(folder)!r} holds no {META}: not a folder written by cronofy_frames")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    fmt = meta.get("format")
+def read_frames(directory: str | Path, fmt: str) -> dict[str, pd.DataFrame]:
+    """The frames written by :func:`write_frames` as ``fmt``, with exact dtypes (a
+    missing file is an empty frame)."""
     if fmt not in FORMATS:
-        raise ValueError(f"{meta_path} names an unknown format {fmt!r}")
-    frames = {name: _read_one(folder / f"{name}.{fmt}", name, fmt) for name in schema.FRAMES}
-    return frames, meta
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    folder = Path(directory)
+    return {name: _read_one(folder / f"{name}.{fmt}", name, fmt) for name in schema.FRAMES}
 
 
 def _read_one(path: Path, name: str, fmt: str) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import schema
 from ._exceptions import PERMANENT_KINDS
-from .loader import Snapshot
+from .snapshot import Snapshot
 from .vocabulary import shorthands, undocumented_scopes
 
 __all__ = [

@@ -16,19 +16,16 @@ fine for small histories (a warning says how to install the extra for large ones
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
-from . import schema
-from .export import META, read_csv_frame
-from .loader import taken_at
+from . import _history_sql, schema
+from ._history_sql import Engine, Entry, HistoryWarning
+from .snapshot import META, Meta, folder_time, read_meta, snapshot_folder
 
 __all__ = [
     "Chronic",
@@ -40,47 +37,8 @@ __all__ = [
     "snapshot_folder",
 ]
 
-FOLDER_TIME = "%Y-%m-%dT%H-%M-%SZ"  # a snapshot folder's name: its UTC time, no colons
-PANDAS_SNAPSHOTS = 12  # more snapshots than this without DuckDB: a warning
 TREND_BY = ("data_center", "provider_service", "provider_name", "access_mode")
 PROFILE_COUNTS = ("profiles", "connected", "disconnected", "initial_sync")
-
-
-class HistoryWarning(UserWarning):
-    """A history read without DuckDB is large: install ``cronofy-frames[history]``."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One snapshot of a history: its folder, time, format and counts (if recorded)."""
-
-    path: Path
-    taken_at: pd.Timestamp
-    fmt: str
-    counts: Mapping[str, Any] | None
-
-    @property
-    def at(self) -> str:
-        """The time as the queries compare it (ISO 8601, UTC, fixed width)."""
-        return self.taken_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def snapshot_folder(root: str | Path, when: pd.Timestamp | None = None) -> Path:
-    """A new, empty folder for a snapshot taken ``when`` (now by default) under ``root``;
-    never an existing one (``FileExistsError`` rather than overwriting)."""
-    stamp = (when if when is not None else pd.Timestamp.now(tz="UTC")).tz_convert("UTC")
-    folder = Path(root) / stamp.strftime(FOLDER_TIME)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    folder.mkdir(exist_ok=False)
-    return folder
-
-
-def folder_time(folder: Path) -> pd.Timestamp | None:
-    """The UTC time a snapshot folder is named by, or None."""
-    try:
-        return pd.Timestamp(pd.to_datetime(folder.name, format=FOLDER_TIME, utc=True))
-    except ValueError:
-        return None
 
 
 def read_history(folder: str | Path, engine: str = "auto") -> History:
@@ -100,173 +58,25 @@ def read_history(folder: str | Path, engine: str = "auto") -> History:
 
 
 def _entry(path: Path) -> Entry | None:
-    meta_path = path / META
-    if not path.is_dir() or not meta_path.is_file():
+    if not path.is_dir() or not (path / META).is_file():
         return None
     try:
-        meta = _head(meta_path.read_text(encoding="utf-8"))
+        meta = read_meta(path)
+    except ValueError:
+        return None
+    if meta.taken_at is None:
+        return None
+    counts = meta.counts if meta.counts is not None else _counts_from_roster(meta)
+    return Entry(path, meta.taken_at, meta.files, counts, meta)
+
+
+def _counts_from_roster(meta: Meta) -> dict[str, Any] | None:
+    """For snapshots written before counts were kept: tokens and unfinished at least."""
+    try:
+        roster = meta.roster()
     except (OSError, ValueError):
         return None
-    when = taken_at(meta) if isinstance(meta, dict) else None
-    if when is None or meta.get("format") not in ("csv", "parquet"):
-        return None
-    counts = meta.get("counts")
-    if not isinstance(counts, dict):
-        counts = _counts_from_roster(meta)
-    return Entry(path, when, meta["format"], counts)
-
-
-def _head(text: str) -> Any:
-    """``snapshot.json`` without parsing its roster when the rest says all we need (the
-    roster is written last); the whole file otherwise (older files)."""
-    cut = text.rfind('"roster":')
-    if cut > 0:
-        try:
-            head = json.loads(text[:cut].rstrip().rstrip(",") + "}")
-        except ValueError:
-            head = None
-        if isinstance(head, dict) and "format" in head and isinstance(head.get("counts"), dict):
-            return head
-    return json.loads(text)
-
-
-def _counts_from_roster(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """Token counts of a snapshot written before ``counts`` were recorded."""
-    roster = meta.get("roster")
-    if not isinstance(roster, list):
-        return None
-    return {"tokens": len(roster), "unfinished": len(meta.get("unfinished") or [])}
-
-
-class _Engine(Protocol):
-    def source(self, name: str, columns: Sequence[str], since: str = "") -> str: ...
-    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
-
-
-def _engine(entries: list[Entry], choice: str) -> _Engine:
-    if choice not in ("auto", "duckdb", "pandas"):
-        raise ValueError(f"engine must be 'auto', 'duckdb' or 'pandas', got {choice!r}")
-    if choice != "pandas":
-        try:
-            return _DuckDB(entries)
-        except ImportError:
-            if choice == "duckdb":
-                raise ImportError(
-                    "DuckDB is not installed: pip install 'cronofy-frames[history]'"
-                ) from None
-    if len(entries) > PANDAS_SNAPSHOTS:
-        warnings.warn(
-            f"{len(entries)} snapshots read with pandas (all their frames in memory): "
-            "pip install 'cronofy-frames[history]' to summarise them with DuckDB where "
-            "the files lie",
-            HistoryWarning,
-            stacklevel=3,
-        )
-    return _Pandas(entries)
-
-
-def _cast(column: str, frame: str, csv: bool = False) -> str:
-    """A column as the queries see it: flags as booleans, everything else as text (from
-    CSV without the quote the export puts before text a spreadsheet would run)."""
-    dtype = schema.SCHEMAS[frame].get(column)
-    quoted = f'"{column}"'
-    if dtype is schema.BOOLEAN:
-        return f"TRY_CAST({quoted} AS BOOLEAN) AS {quoted}"
-    text = f"CAST({quoted} AS VARCHAR)"
-    if csv and dtype is schema.STRING:
-        restored = f"CASE WHEN starts_with({text}, chr(39)) THEN substr({text}, 2) ELSE {text} END"
-        return f"{restored} AS {quoted}"
-    return f"{text} AS {quoted}"
-
-
-class _DuckDB:
-    """SQL over the files where they lie: only the columns asked for are read."""
-
-    def __init__(self, entries: list[Entry]) -> None:
-        import duckdb  # the history extra
-
-        self.entries = entries
-        self.db = duckdb.connect()
-        files = [
-            (str((e.path / f"{name}.{e.fmt}").resolve()), e.at, name)
-            for e in entries
-            for name in schema.FRAMES
-        ]
-        frame = pd.DataFrame(files, columns=["filename", "snapshot_at", "frame"])
-        self.db.register("snapshot_files", frame)
-        self.files = {name: frame[frame["frame"] == name] for name in schema.FRAMES}
-
-    def source(self, name: str, columns: Sequence[str], since: str = "") -> str:
-        """The frame ``name`` of every snapshot (taken at ``since`` or later) as SQL."""
-        parts = []
-        files = self.files[name]
-        files = files[files["snapshot_at"] >= since]
-        for fmt, reader in (("parquet", "read_parquet"), ("csv", "read_csv")):
-            paths = [p for p in files["filename"] if p.endswith(f".{fmt}")]
-            paths = [p for p in paths if Path(p).is_file()]
-            if not paths:
-                continue
-            listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-            extra = ", all_varchar=true, header=true" if fmt == "csv" else ""
-            picked = ", ".join(_cast(c, name, csv=fmt == "csv") for c in columns)
-            parts.append(
-                f"SELECT f.snapshot_at, {picked} FROM {reader}([{listed}], filename=true, "
-                f"union_by_name=true{extra}) t JOIN snapshot_files f ON t.filename = f.filename"
-            )
-        if not parts:
-            nulls = ", ".join(f'NULL AS "{c}"' for c in columns)
-            return f"(SELECT NULL AS snapshot_at, {nulls} WHERE false)"
-        return "(" + " UNION ALL BY NAME ".join(parts) + ")"
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        result: pd.DataFrame = self.db.execute(sql, list(params)).df()
-        return result
-
-
-class _Pandas:
-    """The same SQL, run by SQLite over the frames read with pandas (small histories)."""
-
-    def __init__(self, entries: list[Entry]) -> None:
-        self.entries = entries
-        self.db = sqlite3.connect(":memory:")
-        self.loaded: set[str] = set()
-
-    def source(self, name: str, columns: Sequence[str], since: str = "") -> str:
-        """The frame ``name`` of every snapshot (taken at ``since`` or later) as SQL."""
-        if name not in self.loaded:
-            frames = [self._read(e, name).assign(snapshot_at=e.at) for e in self.entries]
-            both = pd.concat(frames, ignore_index=True)
-            _for_sqlite(both).to_sql(name, self.db, index=False)
-            self.loaded.add(name)
-        picked = ", ".join(f'"{c}"' for c in columns)
-        since_clause = f" WHERE snapshot_at >= '{since}'" if since else ""  # our own ISO text
-        return f"(SELECT snapshot_at, {picked} FROM {name}{since_clause})"
-
-    @staticmethod
-    def _read(entry: Entry, name: str) -> pd.DataFrame:
-        path = entry.path / f"{name}.{entry.fmt}"
-        if not path.is_file():
-            return schema.empty(schema.SCHEMAS[name])
-        if entry.fmt == "parquet":
-            return schema.apply_dtypes(schema.SCHEMAS[name], pd.read_parquet(path))
-        return read_csv_frame(path, name)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return pd.read_sql_query(sql, self.db, params=list(params))
-
-
-def _for_sqlite(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text as text, flags as 0/1/NULL, times as ISO text: what SQLite stores."""
-    out = {}
-    for column in frame.columns:
-        values = frame[column]
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
-            out[column] = values.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").astype(object)
-        elif isinstance(values.dtype, pd.BooleanDtype):
-            out[column] = values.astype("Int64").astype(object).where(values.notna(), None)
-        else:
-            out[column] = values.astype(object).where(values.notna(), None)
-    return pd.DataFrame(out)
+    return {"tokens": len(roster), "unfinished": len(meta.unfinished)}
 
 
 @dataclass
@@ -294,7 +104,7 @@ class History:
         self.root = root
         self.entries = entries
         self.choice = engine
-        self.engine: _Engine = _engine(entries, engine)
+        self.engine: Engine = _history_sql.engine(entries, engine)
 
     def head(self, n: int) -> History:
         """The oldest ``n`` snapshots as a history of their own (``tail`` for the newest)."""
@@ -408,8 +218,7 @@ class History:
         counts = entry.counts or {}
         if by is None:
             return {None: int(counts.get("tokens", 0))}
-        meta = json.loads((entry.path / META).read_text(encoding="utf-8"))
-        roster = pd.Series([dc for _, dc in meta.get("roster", [])], dtype=object)
+        roster = pd.Series([dc for _, dc in entry.meta.roster()], dtype=object)
         return {str(k): int(v) for k, v in roster.value_counts().items()}
 
     # -- chronic ---------------------------------------------------------------

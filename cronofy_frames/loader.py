@@ -12,13 +12,13 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
 import pandas as pd
 
-from . import _config, schema
+from . import _config
 from ._collect import Collector, consume
 from ._exceptions import RefreshedPairsNotSaved
 from ._fanout import Endpoints, FanOut, Progress, ProgressCounts, TokenRunner, Want
@@ -26,7 +26,6 @@ from ._oauth import TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit, floor_seconds
 from ._redact import mask
 from ._transport import RateLimits, Transport, TransportConfig, limit_for
-from ._version import __version__
 from .credentials import (
     ClientCredentials,
     Token,
@@ -35,6 +34,7 @@ from .credentials import (
     refreshable,
 )
 from .data_centers import resolve
+from .snapshot import Snapshot, read_snapshot
 from .token_store import RefreshedTokenWriter, refreshed_file, tokens_from_csv, tokens_from_frame
 
 __all__ = [
@@ -169,123 +169,6 @@ def _secret_of(value: object) -> str | None:
     if isinstance(value, tuple | list) and len(value) == 2 and isinstance(value[1], str):
         return value[1]
     return None
-
-
-@dataclass
-class Snapshot:
-    """The frames of one load, and the tokens as they are after it (refreshed pairs included).
-
-    ``calendars`` and ``conferencing`` (Zoom, GoTo ... connections) are filled when
-    /v1/userinfo served the tokens. ``unfinished`` lists
-    the labels of tokens an interrupted load did not finish. A snapshot read back from
-    files (:func:`read_snapshot`) has no tokens, only their labels (``roster``). Its
-    repr shows no secret, but a pickle of it holds the tokens whole.
-    """
-
-    profiles: pd.DataFrame
-    accounts: pd.DataFrame
-    errors: pd.DataFrame
-    tokens: list[Token] = field(repr=False)
-    calendars: pd.DataFrame = field(default_factory=lambda: schema.empty(schema.CALENDARS))
-    unfinished: list[str] = field(default_factory=list)
-    saved_roster: list[tuple[str, str]] | None = field(default=None, repr=False)
-    conferencing: pd.DataFrame = field(
-        default_factory=lambda: schema.empty(schema.CONFERENCING), repr=False
-    )
-    taken_at: pd.Timestamp | None = field(default=None, repr=False)  # when the load began
-
-    @classmethod
-    def from_frames(
-        cls,
-        frames: Mapping[str, pd.DataFrame],
-        tokens: Iterable[Token] = (),
-        unfinished: Iterable[str] = (),
-        roster: list[tuple[str, str]] | None = None,
-    ) -> Snapshot:
-        """A snapshot from its frames by name (``schema.FRAMES``; a missing one is empty)."""
-        get = {name: frames.get(name) for name in schema.FRAMES}
-        full = {n: f if f is not None else schema.empty(schema.SCHEMAS[n]) for n, f in get.items()}
-        return cls(
-            full["profiles"],
-            full["accounts"],
-            full["errors"],
-            list(tokens),
-            full["calendars"],
-            list(unfinished),
-            roster,
-            full["conferencing"],
-        )
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The frames by name: profiles, accounts, calendars, conferencing, errors."""
-        return {name: getattr(self, name) for name in schema.FRAMES}
-
-    def roster(self) -> list[tuple[str, str]]:
-        """(label, data center) of every token, in load order; no secret."""
-        if self.tokens or self.saved_roster is None:
-            return [(t.label, t.data_center) for t in self.tokens]
-        return self.saved_roster
-
-    def meta(self, counts: Mapping[str, int] | None = None) -> dict[str, Any]:
-        """What ``snapshot.json`` says: version, when the snapshot was taken (``taken_at``,
-        UTC, ISO 8601) and written, its counts (``counts``: given, or from the frames in
-        memory), unfinished labels and roster. ``cf.read_history`` reads only this."""
-        return {
-            "cronofy_frames": __version__,
-            "taken_at": (self.taken_at if self.taken_at is not None else _now()).isoformat(),
-            "written_at": _now_iso(),
-            "counts": dict(counts) if counts is not None else self.counts(),
-            "unfinished": self.unfinished,
-            "roster": self.roster(),
-        }
-
-    def counts(self) -> dict[str, int]:
-        """Tokens (ok, failed, unfinished) and profiles (connected, disconnected, in
-        initial sync), as ``snapshot.json`` keeps them."""
-        p = self.profiles
-        return snapshot_counts(
-            tokens=len(self.roster()),
-            failed=int(self.errors["token_label"].nunique()),
-            unfinished=len(self.unfinished),
-            profiles=len(p),
-            disconnected=int(p["profile_connected"].eq(False).sum()),
-            initial_sync=int(p["profile_initial_sync_required"].eq(True).sum()),
-        )
-
-    def to_csv(self, directory: str | Path) -> list[Path]:
-        """Write profiles.csv, accounts.csv, calendars.csv, errors.csv and snapshot.json.
-
-        Each file is written atomically; :func:`read_snapshot` restores every dtype.
-        """
-        from .export import write_frames  # export sits below the loader: imported when used
-
-        return write_frames(self.frames(), self.meta(), directory, "csv")
-
-    def to_parquet(self, directory: str | Path) -> list[Path]:
-        """Like :meth:`to_csv`, as Parquet (needs pyarrow: the ``parquet`` extra)."""
-        from .export import write_frames
-
-        return write_frames(self.frames(), self.meta(), directory, "parquet")
-
-    def to_excel(self, path: str | Path) -> Path:
-        """One workbook, a sheet per frame (needs openpyxl: the ``excel`` extra)."""
-        from .export import write_excel
-
-        return write_excel(self.frames(), path)
-
-    @property
-    def complete(self) -> bool:
-        """Whether every token was finished (it may still have failed)."""
-        return not self.unfinished
-
-    def __repr__(self) -> str:
-        failed = self.errors["token_label"].nunique()
-        tail = f" unfinished={len(self.unfinished)}" if self.unfinished else ""
-        return (
-            f"<Snapshot tokens={len(self.tokens)} accounts={len(self.accounts)} "
-            f"profiles={len(self.profiles)} calendars={len(self.calendars)} "
-            f"failed_tokens={failed}{tail}>"
-        )
 
 
 class AttachedErrors(pd.DataFrame):
@@ -462,54 +345,6 @@ def chain_refresh(
 
 def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC")
-
-
-def _now_iso() -> str:
-    return _now().isoformat()
-
-
-def snapshot_counts(
-    *,
-    tokens: int,
-    failed: int,
-    unfinished: int,
-    profiles: int,
-    disconnected: int,
-    initial_sync: int,
-) -> dict[str, int]:
-    """The counts ``snapshot.json`` keeps (``ok`` is what neither failed nor is unfinished)."""
-    return {
-        "tokens": tokens,
-        "ok": tokens - failed - unfinished,
-        "failed": failed,
-        "unfinished": unfinished,
-        "profiles": profiles,
-        "connected": profiles - disconnected,
-        "disconnected": disconnected,
-        "initial_sync": initial_sync,
-    }
-
-
-def taken_at(meta: Mapping[str, Any]) -> pd.Timestamp | None:
-    """When a written snapshot was taken: ``taken_at``, or for files written before it
-    existed, ``written_at``; None when neither reads as a time."""
-    for key in ("taken_at", "written_at"):
-        try:
-            return pd.Timestamp(meta[key]).tz_convert("UTC")
-        except (KeyError, ValueError, TypeError):
-            continue
-    return None
-
-
-def read_snapshot(directory: str | Path) -> Snapshot:
-    """A snapshot written by ``to_csv`` or ``to_parquet``, with every dtype restored."""
-    from .export import read_frames
-
-    frames, meta = read_frames(directory)
-    roster = [(str(label), str(dc)) for label, dc in meta.get("roster", [])]
-    snap = Snapshot.from_frames(frames, (), meta.get("unfinished", []), roster)
-    snap.taken_at = taken_at(meta)
-    return snap
 
 
 def _warn(snap: Snapshot, where: str) -> None:

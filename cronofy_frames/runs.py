@@ -25,39 +25,12 @@ import pandas as pd
 
 from . import schema
 from .credentials import Token
-from .export import META, NA, ensure_folder, read_csv_frame, stream_frames, write_csv
-from .loader import LoadOptions, Snapshot, chain_refresh, keep_unsaved, run, snapshot_counts
+from .export import NA, ensure_folder, read_csv_frame, stream_frames, write_csv
+from .loader import LoadOptions, chain_refresh, keep_unsaved, run
+from .snapshot import PARTS, Snapshot, Tally, unfinished_folders, write_meta
 from .token_store import RefreshedTokenWriter
 
 __all__ = ["PartsFolder", "RunOutcome", "Tally", "load_to_folder"]
-
-
-@dataclass
-class Tally:
-    """The counts of a snapshot's frames, gathered a chunk at a time."""
-
-    accounts: int = 0
-    profiles: int = 0
-    disconnected: int = 0
-    syncing: int = 0
-    calendars: int = 0
-    conferencing: int = 0
-
-    def add(self, name: str, frame: pd.DataFrame) -> None:
-        """Count one chunk of the frame ``name``."""
-        if name == "profiles":
-            self.disconnected += int(frame["profile_connected"].eq(False).sum())
-            self.syncing += int(frame["profile_initial_sync_required"].eq(True).sum())
-        if name != "errors":
-            setattr(self, name, getattr(self, name) + len(frame))
-
-    @classmethod
-    def of(cls, snap: Snapshot) -> Tally:
-        """The counts of a snapshot in memory."""
-        tally = cls()
-        for name, frame in snap.frames().items():
-            tally.add(name, frame)
-        return tally
 
 
 @dataclass
@@ -83,9 +56,6 @@ class RunOutcome:
         return not self.unfinished
 
 
-PARTS = ".parts"  # the folder of a run's finished chunks, inside its output folder
-
-
 class PartsFolder:
     """Chunks of a long load, written as they finish, so a rerun can resume.
 
@@ -96,13 +66,7 @@ class PartsFolder:
     def __init__(self, out: str | Path) -> None:
         self.folder = Path(out) / PARTS
 
-    @staticmethod
-    def unfinished_under(root: str | Path) -> list[Path]:
-        """The output folders under ``root`` that an interrupted run left unfinished
-        (parts, and no ``snapshot.json`` yet), oldest name first."""
-        return sorted(
-            p.parent for p in Path(root).glob(f"*/{PARTS}") if not (p.parent / META).exists()
-        )
+    unfinished_under = staticmethod(unfinished_folders)  # the name the CLI knew
 
     def _committed(self) -> list[str]:
         if not self.folder.exists():
@@ -207,21 +171,9 @@ def _merge(
     if outcome.complete:
         snap = Snapshot.from_frames({}, outcome.tokens)
         snap.taken_at = taken_at
-
-        def meta() -> dict[str, object]:  # once every chunk is counted
-            failed = pd.concat(errors)["token_label"].nunique() if errors else 0
-            t = outcome.tally
-            counts = snapshot_counts(
-                tokens=len(outcome.tokens),
-                failed=int(failed),
-                unfinished=0,
-                profiles=t.profiles,
-                disconnected=t.disconnected,
-                initial_sync=t.syncing,
-            )
-            return snap.meta(counts)
-
-        outcome.written = stream_frames(chunks, meta, out, fmt)
+        written = stream_frames(chunks, out, fmt)  # every chunk counted on the way
+        meta = snap.meta(outcome.tally.counts(len(outcome.tokens), unfinished=0))
+        outcome.written = [*written, *write_meta(meta, snap.roster(), Path(out), fmt)]
         parts.remove()
     else:
         for frames in chunks.values():

@@ -41,7 +41,8 @@ def test_round_trip_keeps_every_dtype_and_value(tmp_path: Path, fmt: str) -> Non
         folder = tmp_path / f"{fmt}{n}"
         paths = snap.to_csv(folder) if fmt == "csv" else snap.to_parquet(folder)
         assert {p.name for p in paths} == {f"{name}.{fmt}" for name in snap.frames()} | {
-            "snapshot.json"
+            "roster.json",
+            "snapshot.json",
         }
         assert_same(snap, cf.read_snapshot(folder))
 
@@ -101,4 +102,4 @@ def test_reading_a_folder_that_is_not_a_snapshot(tmp_path: Path) -> None:
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format must be one of"):
-        export.write_frames(every_case().frames(), {}, tmp_path, "xml")
+        export.write_frames(every_case().frames(), tmp_path, "xml")

@@ -186,7 +186,7 @@ def test_load_history_writes_a_new_folder_each_run_and_the_cli_reports(
     first = sorted((tmp_path / "audits").iterdir())
     assert len(first) == 1
     meta = json.loads((first[0] / "snapshot.json").read_text())
-    assert meta["format"] == "parquet"
+    assert (meta["format"], meta["files"]) == (2, "parquet")
     assert (
         pd.Timestamp(meta["taken_at"]).tz_convert("UTC").strftime("%Y-%m-%dT%H-%M-%SZ")
         == first[0].name
@@ -242,7 +242,8 @@ def test_text_a_spreadsheet_would_run_reads_back_exactly_from_csv(
 
 
 def test_resume_with_history_finds_the_newest_unfinished_run(tmp_path: Path) -> None:
-    from cronofy_frames.runs import PARTS, PartsFolder
+    from cronofy_frames.runs import PartsFolder
+    from cronofy_frames.snapshot import PARTS
 
     for name in ("2026-01-05T06-00-00Z", "2026-01-12T06-00-00Z", "2026-01-19T06-00-00Z"):
         (tmp_path / name / PARTS).mkdir(parents=True)
