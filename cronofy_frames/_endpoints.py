@@ -7,13 +7,20 @@ body that is not the documented shape raises ``RequestFailed("bad_response")``.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import pandas as pd
 
-from ._exceptions import RequestFailed
+from ._exceptions import ErrorKind, RequestFailed
 from ._oauth import TokenState
-from ._transport import Transport
+
+
+class JsonGetter(Protocol):
+    """What an endpoint needs of the transport (``Transport``, or a fake in tests)."""
+
+    def get_json(self, state: TokenState, path: str) -> Any:
+        """The decoded JSON body of GET ``path`` for the token; RequestFailed otherwise."""
+
 
 PROFILES = "/v1/profiles"
 ACCOUNT = "/v1/account"
@@ -107,7 +114,7 @@ class ErrorRecord(Stamp):
     """A row of the errors frame."""
 
     endpoint: str
-    kind: str
+    kind: ErrorKind
     status_code: int | None
     message: str
     attempts: int
@@ -183,12 +190,12 @@ def parse_account(payload: Any) -> AccountRow:
     )
 
 
-def fetch_profiles(transport: Transport, state: TokenState) -> list[ProfileRow]:
+def fetch_profiles(transport: JsonGetter, state: TokenState) -> list[ProfileRow]:
     """GET /v1/profiles for one token."""
     return parse_profiles(transport.get_json(state, PROFILES))
 
 
-def fetch_account(transport: Transport, state: TokenState) -> AccountRow:
+def fetch_account(transport: JsonGetter, state: TokenState) -> AccountRow:
     """GET /v1/account for one token."""
     return parse_account(transport.get_json(state, ACCOUNT))
 
@@ -287,6 +294,6 @@ def _calendar_list(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return calendars
 
 
-def fetch_userinfo(transport: Transport, state: TokenState) -> UserInfo:
+def fetch_userinfo(transport: JsonGetter, state: TokenState) -> UserInfo:
     """GET /v1/userinfo for one token: account, profiles and calendars in one request."""
     return parse_userinfo(transport.get_json(state, USERINFO))

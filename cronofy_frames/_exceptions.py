@@ -18,11 +18,13 @@ and no exception keeps a request object (whose headers hold the token).
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 __all__ = [
     "ERROR_KINDS",
     "PERMANENT_KINDS",
-    "TRANSIENT_KINDS",
     "CronofyFramesError",
+    "ErrorKind",
     "LoadFailed",
     "PairNotSaved",
     "RefreshedPairsIgnored",
@@ -31,7 +33,7 @@ __all__ = [
     "RequestFailed",
 ]
 
-ERROR_KINDS: tuple[str, ...] = (
+ErrorKind = Literal[
     "unauthorized",  # 401 and no refresh was possible, or still 401 after one
     "refresh_failed",  # POST /oauth/token refused (invalid_grant, wrong client) or failed
     "forbidden",  # 403: the token lacks the scope
@@ -44,13 +46,13 @@ ERROR_KINDS: tuple[str, ...] = (
     "timeout",  # no answer within the timeout, after every retry
     "connection",  # could not connect, or the connection broke, after every retry
     "bad_response",  # an answer that is not the documented JSON (or another status)
-)
+    "internal_error",  # a bug in this toolkit or a dependency (logged with its traceback)
+]
+ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
 
-
-# What a failure says about the token. Transient: the token could not be checked this
-# time and may well be fine (try again). Permanent: the token itself is refused.
-TRANSIENT_KINDS = frozenset({"rate_limited", "server_error", "timeout", "connection"})
-PERMANENT_KINDS = frozenset(
+# What a failure says about the token. Permanent: the token itself is refused ("dead").
+# Every other kind means the token could not be checked this time ("retry").
+PERMANENT_KINDS: frozenset[ErrorKind] = frozenset(
     {"unauthorized", "refresh_failed", "forbidden", "payment_required", "locked", "not_found"}
 )
 
@@ -64,7 +66,7 @@ class RequestFailed(CronofyFramesError):
 
     def __init__(
         self,
-        kind: str,
+        kind: ErrorKind,
         message: str,
         *,
         endpoint: str,

@@ -10,8 +10,10 @@ seconds and leaves the unfinished tokens listed.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from ._endpoints import (
     CalendarRecord,
     ConferencingRecord,
     ErrorRecord,
+    JsonGetter,
     ProfileRecord,
     ProfileRow,
     Stamp,
@@ -30,10 +33,9 @@ from ._endpoints import (
     fetch_profiles,
     fetch_userinfo,
 )
-from ._exceptions import RequestFailed
+from ._exceptions import ErrorKind, RequestFailed
 from ._oauth import NotRefreshed, TokenState
 from ._ratelimit import Interrupted
-from ._transport import Transport
 from .vocabulary import access_mode, shorthands
 
 Endpoints = Literal["auto", "documented"]
@@ -45,6 +47,10 @@ SLOW_SECONDS = 0.01  # a token slower than this adds a worker to its lane, unles
 BUSY_CORES = 0.75  # ... the process used this much CPU meanwhile: more threads won't help
 BATCH = 64  # results that wake the iterating thread before its next poll
 BACKLOG = 2000  # results waiting for the iterating thread before workers wait (memory)
+# what parsing or decoding an answer raises: that token's bad_response; anything else
+# is a bug (internal_error, logged with its traceback)
+UNREADABLE = (ValueError, UnicodeError, RecursionError, OverflowError)
+LOG = logging.getLogger("cronofy_frames")
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def _now() -> int:
 class TokenRunner:
     """Fetches what ``want`` asks for one token; remembers data centers without userinfo."""
 
-    def __init__(self, transport: Transport, want: Want) -> None:
+    def __init__(self, transport: JsonGetter, want: Want) -> None:
         self.transport = transport
         self.want = want
         self._no_userinfo: set[str] = set()
@@ -109,13 +115,12 @@ class TokenRunner:
             raise
         except NotRefreshed:
             return Result(state, deferred=True)  # no partial rows: a rerun takes it whole
-        except Exception as exc:  # the last line of defence: no answer may end a batch
-            failure = RequestFailed(
-                "bad_response",
-                f"an answer could not be read ({type(exc).__name__})",
-                endpoint="unknown",
-            )
-            _error(result, failure)
+        except UNREADABLE as exc:  # an answer our parsing could not read: the server's
+            why = f"an answer could not be read ({type(exc).__name__})"
+            _error(result, _failure("bad_response", why))
+        except Exception as exc:  # the last line of defence: a bug, never the batch's end
+            log_internal_error(state.token.label, exc)
+            _error(result, _failure("internal_error", f"internal error ({type(exc).__name__})"))
         return result
 
     def _run(self, result: Result) -> None:
@@ -195,6 +200,26 @@ def _profile_records(
         )
         for p in profiles
     ]
+
+
+def _failure(kind: ErrorKind, message: str) -> RequestFailed:
+    return RequestFailed(kind, message, endpoint="unknown")
+
+
+def log_internal_error(label: str, exc: BaseException) -> None:
+    """An ERROR record on the ``cronofy_frames`` logger with where it happened (the
+    frames of the traceback) and the exception's type, never its text: it may hold what
+    a server sent."""
+    frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    LOG.error(
+        "internal error while loading token %r: %s (a bug in cronofy_frames or a "
+        "dependency; the token is an internal_error row)\nTraceback (most recent call "
+        "last):\n%s%s",
+        label,
+        type(exc).__name__,
+        frames,
+        type(exc).__qualname__,
+    )
 
 
 def _stamp(state: TokenState) -> Stamp:

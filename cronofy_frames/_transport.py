@@ -43,7 +43,7 @@ from urllib3.util.retry import Retry
 
 from . import _config
 from ._deadline import Deadlines, pool_classes
-from ._exceptions import RequestFailed
+from ._exceptions import ErrorKind, RequestFailed
 from ._http import (
     BodyTooLarge,
     decode_json,
@@ -68,7 +68,7 @@ __all__ = [
 
 USER_AGENT = f"cronofy-frames/{__version__}"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-KIND_BY_STATUS = {
+KIND_BY_STATUS: dict[int, ErrorKind] = {
     401: "unauthorized",
     402: "payment_required",
     403: "forbidden",
@@ -397,7 +397,7 @@ class Transport:
 
     @contextlib.contextmanager
     def _attempt(
-        self, what: str, endpoint: str, tries: int, kind: str | None = None
+        self, what: str, endpoint: str, tries: int, kind: ErrorKind | None = None
     ) -> Iterator[None]:
         """Turn whatever the wire does into one ``RequestFailed``, never a secret."""
         try:
@@ -454,7 +454,7 @@ def attempts(response: urllib3.BaseHTTPResponse) -> int:
 
 
 def transport_failure(
-    exc: BaseException, what: str, tries: int, cut: bool = False, kind: str | None = None
+    exc: BaseException, what: str, tries: int, cut: bool = False, kind: ErrorKind | None = None
 ) -> RequestFailed:
     """Classify a failure on the wire as ``timeout`` or ``connection``, without its text.
 
