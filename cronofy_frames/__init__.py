@@ -4,7 +4,7 @@ import cronofy_frames as cf
 
 tokens = cf.tokens_from_csv("tokens.csv")   # with the newest refreshed pairs applied
 snap = cf.load(tokens, credentials={"uk": cf.ClientCredentials("ID", "SECRET")},
-               on_refresh=cf.refreshed_file("tokens.csv"))
+               on_refresh=cf.refreshed_writer("tokens.csv"))
 snap.profiles, snap.accounts, snap.errors, snap.tokens
 """
 
@@ -23,6 +23,7 @@ from ._version import __version__
 from .credentials import ClientCredentials, Token
 from .data_centers import DATA_CENTERS, DataCenter
 from .diff import SnapshotDiff, diff
+from .folder_load import RunOutcome, load_to_folder
 from .health import (
     HealthReport,
     UndocumentedScopeWarning,
@@ -46,12 +47,12 @@ from .loader import (
     load_profiles,
     time_floor,
 )
-from .runs import RunOutcome, load_to_folder
 from .snapshot import Snapshot, read_snapshot, snapshot_folder
 from .token_store import (
     credentials_from_csv,
     credentials_from_env,
     refreshed_file,
+    refreshed_writer,
     tokens_from_csv,
     tokens_from_env,
     tokens_from_frame,
@@ -100,6 +101,7 @@ __all__ = [
     "read_history",
     "read_snapshot",
     "refreshed_file",
+    "refreshed_writer",
     "scope_audit",
     "snapshot_folder",
     "time_floor",

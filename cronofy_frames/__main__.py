@@ -1,5 +1,5 @@
 """``python -m cronofy_frames`` runs the command line."""
 
-from .cli import run
+from .cli import console
 
-run()
+console()

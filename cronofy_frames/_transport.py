@@ -258,7 +258,7 @@ class Transport:
         ``NO_PROXY``, ...), read once per data center."""
         with self._lock:
             if token.route not in self._proxies:
-                found = requests.utils.get_environ_proxies(token.base_url)
+                found = requests.utils.get_environ_proxies(token.api_url)
                 self._proxies[token.route] = {
                     k: v for k, v in found.items() if k in ("http", "https", "all")
                 }
@@ -277,7 +277,7 @@ class Transport:
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
-        prefix = token.base_url + "/"
+        prefix = token.api_url + "/"
         if prefix not in session.adapters:
             session.mount(prefix, self._adapter(token.route))
         return session
@@ -375,16 +375,16 @@ class Transport:
         route = routes.get(token.route)
         if route is None:
             probe = requests.PreparedRequest()
-            probe.prepare(method="GET", url=token.base_url + "/")
-            adapter = self.session(token).get_adapter(token.base_url + "/")
+            probe.prepare(method="GET", url=token.api_url + "/")
+            adapter = self.session(token).get_adapter(token.api_url + "/")
             assert isinstance(adapter, HTTPAdapter)  # mounted by session()
             proxies = self.proxies(token)
             pool = cast(
                 HTTPConnectionPool,
                 adapter.get_connection_with_tls_context(probe, self.verify, proxies),
             )
-            adapter.cert_verify(pool, token.base_url + "/", self.verify, None)  # type: ignore[no-untyped-call]
-            prefix = "" if adapter.request_url(probe, proxies) == "/" else token.base_url
+            adapter.cert_verify(pool, token.api_url + "/", self.verify, None)  # type: ignore[no-untyped-call]
+            prefix = "" if adapter.request_url(probe, proxies) == "/" else token.api_url
             headers = {str(k): str(v) for k, v in self.session(token).headers.items()}
             route = routes[token.route] = Route(pool, prefix, adapter.max_retries, headers)
         return route

@@ -25,10 +25,10 @@ from . import RateLimit, RefreshedPairsNotSaved
 from .credentials import ClientCredentials, Token, normalize_credentials, refreshable
 from .diff import diff
 from .export import FORMATS
+from .folder_load import RunOutcome, load_to_folder
 from .health import UndocumentedScopeWarning, connection_health, scope_audit
 from .history import TREND_BY, read_history
 from .loader import LoadOptions, describe_floor, load, time_floor
-from .runs import RunOutcome, load_to_folder
 from .snapshot import Tally, folder_time, read_snapshot, snapshot_folder, unfinished_folders
 from .token_store import (
     RefreshedTokenWriter,
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def run() -> NoReturn:
+def console() -> NoReturn:
     """The ``cronofy-frames`` program: :func:`main`, then exit with its status. After an
     interrupt, Ctrl-C is ignored while the process ends (worker threads finish their
     last request, bounded by the timeout), so no traceback is ever printed."""
@@ -472,7 +472,7 @@ def trend_command(argv: Sequence[str]) -> int:
         prog="cronofy-frames trend",
         description="Per snapshot of the history folder DIR (written by 'cronofy-frames "
         "load --history DIR'): tokens ok and failed by kind, profiles connected, "
-        "disconnected and in initial sync, and the disconnected share. Exit status 0 "
+        "disconnected and in initial sync, and the percentage disconnected. Exit status 0 "
         "when the report is printed, 2 for bad input.",
     )
     p.add_argument("folder", metavar="DIR")

@@ -9,6 +9,7 @@ is ``token_store``'s.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,11 +24,11 @@ __all__ = [
     "FieldError",
     "Token",
     "blank",
-    "check_unique",
     "checked",
     "header_safe",
     "normalize_credentials",
     "refreshable",
+    "unique_tokens",
 ]
 
 T = TypeVar("T")
@@ -115,13 +116,13 @@ class Token:
         object.__setattr__(self, "refresh_token", refresh)
         object.__setattr__(self, "location", location)
         object.__setattr__(self, "data_center", location.data_center)
-        object.__setattr__(self, "route", location.key)
+        object.__setattr__(self, "route", location.route)
         object.__setattr__(self, "label", name or fingerprint(access))
         object.__setattr__(self, "replaces", None)
 
     def __repr__(self) -> str:
         refresh = f", refresh_token={mask(self.refresh_token)!r}" if self.refresh_token else ""
-        bound = f", base_url={self.override!r}" if self.override else ""
+        bound = f", base_url={self.base_url!r}" if self.base_url else ""
         return (
             f"Token(label={self.label!r}, data_center={self.data_center!r}{bound}, "
             f"access_token={mask(self.access_token)!r}{refresh})"
@@ -135,7 +136,7 @@ class Token:
             self.data_center,
             self.label,
             refresh_token or self.refresh_token,
-            self.override,
+            self.base_url,
         )
         object.__setattr__(token, "replaces", self.pair_fingerprint)
         return token
@@ -146,14 +147,25 @@ class Token:
         return pair_fingerprint(self.access_token, self.refresh_token)
 
     @property
-    def base_url(self) -> str:
-        """Where this token's requests go."""
+    def base_url(self) -> str | None:
+        """The loopback sandbox URL this token is bound to (``base_url=``), or None."""
+        return self.location.base_url if self.location.stands_for else None
+
+    @property
+    def api_url(self) -> str:
+        """Where this token's requests go: its data center's API, or ``base_url``."""
         return self.location.base_url
 
     @property
     def override(self) -> str | None:
-        """The loopback base URL this token is bound to, if any (``base_url=``)."""
-        return self.location.base_url if self.location.name else None
+        """Deprecated: ``base_url`` (what ``Token(base_url=)`` was given)."""
+        warnings.warn(
+            "Token.override is deprecated: use Token.base_url (and Token.api_url for "
+            "where requests go)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.base_url
 
 
 def checked(column: str, check: Callable[..., T], *args: Any) -> T:
@@ -204,7 +216,7 @@ def normalize_credentials(credentials: CredentialsArg) -> dict[str, ClientCreden
     for key, value in (credentials or {}).items():
         location = resolve(key)
         creds = value if isinstance(value, ClientCredentials) else _pair(key, value)
-        out[location.key] = creds
+        out[location.route] = creds
     return out
 
 
@@ -222,7 +234,7 @@ def refreshable(tokens: Iterable[Token], credentials: Mapping[str, object]) -> l
     return [t for t in tokens if t.refresh_token and t.route in credentials]
 
 
-def check_unique(tokens: Iterable[Token]) -> list[Token]:
+def unique_tokens(tokens: Iterable[Token]) -> list[Token]:
     """The tokens as a list; ValueError naming the first repeated label or token."""
     seen_labels: dict[str, int] = {}
     seen_tokens: dict[str, dict[str, str]] = {}  # data center -> access token -> label

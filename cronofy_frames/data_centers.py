@@ -66,20 +66,21 @@ VALID = ", ".join(_BY_ID)
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a token's requests go, parsed once: ``key`` is the id for the six, else the
-    base URL. ``base_url`` is built from the parsed scheme, host and port, never from
-    the text a user gave."""
+    """Where a token's requests go, parsed once: ``route`` is the id for the six, else
+    the base URL (``Token.route``: what limits, lanes and credentials are keyed by).
+    ``base_url`` is built from the parsed scheme, host and port, never from the text a
+    user gave."""
 
-    key: str
+    route: str
     scheme: str
     host: str
     port: int | None = None
-    name: str = ""  # the id a loopback override stands for (see ``bind``)
+    stands_for: str = ""  # the id a loopback override stands for (see ``bind``)
 
     @property
     def data_center(self) -> str:
         """What frames show: the id (also for a sandbox bound to one), else the URL."""
-        return self.name or self.key
+        return self.stands_for or self.route
 
     @property
     def base_url(self) -> str:
@@ -155,17 +156,17 @@ def bind(data_center: object, base_url: object) -> Location:
     URL and nowhere else, and the rate limit and client credentials are the URL's own
     (never the real data center's: its client secret is never sent to a local port)."""
     known = resolve(data_center)
-    if known.key not in _BY_ID:
+    if known.route not in _BY_ID:
         raise ValueError(
             f"a base_url override needs one of {VALID} as data center, got {describe(data_center)}"
         )
     local = resolve(base_url)
-    if local.key in _BY_ID or not _is_loopback(local.host):
+    if local.route in _BY_ID or not _is_loopback(local.host):
         raise ValueError(
             f"base_url {describe(base_url)} must be a loopback sandbox URL "
             "(http://127.0.0.1:PORT): a real data center is named by its id alone"
         )
-    return dataclasses.replace(local, name=known.key)
+    return dataclasses.replace(local, stands_for=known.route)
 
 
 def _from_url(text: str) -> Location:

@@ -170,7 +170,7 @@ class History:
         when = {e.at: e.taken_at for e in self.entries}
         frame["snapshot_at"] = frame["snapshot_at"].map(when)
         counts = [
-            c for c in frame.columns if c not in ("snapshot_at", *TREND_BY, "disconnected_share")
+            c for c in frame.columns if c not in ("snapshot_at", *TREND_BY, "disconnected_pct")
         ]
         return frame.astype({c: "int64" for c in counts})
 
@@ -318,9 +318,12 @@ class History:
 
 
 def _with_share(frame: pd.DataFrame) -> pd.DataFrame:
+    """``disconnected_pct``: disconnected profiles as a percentage of all (one decimal;
+    missing without profiles), the same name and unit as in the health report."""
     if "disconnected" in frame.columns and "profiles" in frame.columns:
         profiles = frame["profiles"].where(frame["profiles"] > 0)
-        frame["disconnected_share"] = (frame["disconnected"] / profiles).astype(float).round(4)
+        share = (frame["disconnected"] / profiles).astype(float)
+        frame["disconnected_pct"] = (share * 100).round(1)
     return frame
 
 
@@ -386,12 +389,12 @@ def plot_trend(history: History, by: str | None = None, ax: Any = None) -> Any:
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     if by is None:
-        ax.plot(trend["snapshot_at"], trend["disconnected_share"] * 100, marker="o", label="all")
+        ax.plot(trend["snapshot_at"], trend["disconnected_pct"], marker="o", label="all")
     else:
         for value, group in trend.groupby(by, dropna=False):
             ax.plot(
                 group["snapshot_at"],
-                group["disconnected_share"] * 100,
+                group["disconnected_pct"],
                 marker="o",
                 label=str(value),
             )

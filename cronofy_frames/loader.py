@@ -29,13 +29,13 @@ from ._transport import RateLimits, Transport, TransportConfig, limit_for
 from .credentials import (
     ClientCredentials,
     Token,
-    check_unique,
     normalize_credentials,
     refreshable,
+    unique_tokens,
 )
 from .data_centers import resolve
 from .snapshot import Snapshot, read_snapshot
-from .token_store import RefreshedTokenWriter, refreshed_file, tokens_from_csv, tokens_from_frame
+from .token_store import RefreshedTokenWriter, refreshed_writer, tokens_from_csv, tokens_from_frame
 
 __all__ = [
     "LoadOptions",
@@ -141,7 +141,7 @@ class LoadOptions:
         for value in limits.values():
             if not isinstance(value, RateLimit):
                 raise ValueError(f"rate_limits values must be RateLimit, got {value!r}")
-        return {resolve(key).key: value for key, value in limits.items()}
+        return {resolve(key).route: value for key, value in limits.items()}
 
 
 class LoadKwargs(TypedDict, total=False):
@@ -201,10 +201,10 @@ def _as_tokens(tokens: TokensArg) -> list[Token]:
         return tokens_from_frame(tokens)
     if isinstance(tokens, str | Path):
         return tokens_from_csv(tokens)
-    return check_unique(tokens)
+    return unique_tokens(tokens)
 
 
-def run(
+def take_snapshot(
     tokens: TokensArg,
     options: LoadOptions,
     want: Want,
@@ -253,7 +253,7 @@ def _store_for(
     before any request) when the load may refresh one of its tokens."""
     if not isinstance(tokens, str | Path) or not refreshable(token_list, credentials):
         return None
-    return refreshed_file(tokens)
+    return refreshed_writer(tokens)
 
 
 def keep_unsaved(*stores: object, near: Path | None = None) -> list[Path]:
@@ -377,7 +377,7 @@ def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
     load within a couple of seconds and returns what finished.
     """
     opts = LoadOptions(**options)
-    snap = run(tokens, opts, opts.want())
+    snap = take_snapshot(tokens, opts, opts.want())
     if opts.errors == "warn" or snap.unfinished:
         _warn(snap, "snapshot.errors")
     return snap
@@ -395,7 +395,9 @@ def load_accounts(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFr
 
 def _one_frame(tokens: TokensArg, options: LoadKwargs, name: str) -> pd.DataFrame:
     opts = LoadOptions(**options)
-    snap = run(tokens, opts, opts.want(profiles=name == "profiles", accounts=name == "accounts"))
+    snap = take_snapshot(
+        tokens, opts, opts.want(profiles=name == "profiles", accounts=name == "accounts")
+    )
     frame: pd.DataFrame = getattr(snap, name)
     frame.attrs["errors"] = AttachedErrors(snap.errors)
     frame.attrs["unfinished"] = snap.unfinished

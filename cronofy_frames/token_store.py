@@ -25,7 +25,7 @@ fsync, rename and an fsync of the folder; a symbolic link or another user's file
 refused.
 
     tokens = cf.tokens_from_csv("tokens.csv")               # newest pairs applied
-    snap = cf.load(tokens, credentials=creds, on_refresh=cf.refreshed_file("tokens.csv"))
+    snap = cf.load(tokens, credentials=creds, on_refresh=cf.refreshed_writer("tokens.csv"))
     cf.tokens_to_csv(snap.tokens, "tokens-now.csv")         # a clean copy, 0600, atomic
 """
 
@@ -51,7 +51,7 @@ import pandas as pd
 
 from ._exceptions import PairNotSaved, RefreshedPairsIgnored, RefreshedTokensApplied
 from ._redact import pair_fingerprint
-from .credentials import ClientCredentials, FieldError, Token, blank, check_unique, checked
+from .credentials import ClientCredentials, FieldError, Token, blank, checked, unique_tokens
 from .data_centers import bind, resolve
 
 __all__ = [
@@ -68,8 +68,8 @@ __all__ = [
     "describe_header",
     "read_csv_file",
     "read_tokens",
-    "refreshed_file",
     "refreshed_path",
+    "refreshed_writer",
     "tokens_from_csv",
     "tokens_from_csv_text",
     "tokens_from_env",
@@ -210,7 +210,7 @@ def _rows_to_tokens(rows: Iterable[Mapping[str, Any]], where: str, first_row: in
             raise ValueError(f"{where} row {n}, column {exc.column}: {exc.problem}") from None
         except ValueError as exc:
             raise ValueError(f"{where} row {n}: {exc}") from None
-    return check_unique(tokens)
+    return unique_tokens(tokens)
 
 
 def _row_token(row: Mapping[str, Any]) -> Token:
@@ -237,7 +237,7 @@ def tokens_from_frame(df: pd.DataFrame) -> list[Token]:
             tokens += _rows_to_tokens([row], "DataFrame", first_row=0)
         except ValueError as exc:
             raise ValueError(str(exc).replace("row 0", f"row {index!r}", 1)) from None
-    return check_unique(tokens)
+    return unique_tokens(tokens)
 
 
 def tokens_from_env(
@@ -265,7 +265,7 @@ def tokens_from_env(
             )
         except ValueError as exc:
             raise ValueError(f"environment variable {name}: {exc}") from None
-    return check_unique(tokens)
+    return unique_tokens(tokens)
 
 
 def credentials_from_env(
@@ -284,7 +284,7 @@ def credentials_from_env(
         if secret is None:
             raise ValueError(f"environment variable {name} has no {prefix}CLIENT_SECRET{suffix}")
         try:
-            out[resolve(suffix[1:] or "us").key] = ClientCredentials(env[name], secret)
+            out[resolve(suffix[1:] or "us").route] = ClientCredentials(env[name], secret)
         except ValueError as exc:
             raise ValueError(f"environment variable {name}: {exc}") from None
     return out
@@ -314,7 +314,7 @@ def credentials_from_csv_text(text: str, path: str = "CSV") -> dict[str, ClientC
             raise ValueError(f"{path} row {n}, column {exc.column}: {exc.problem}") from None
         except ValueError as exc:
             raise ValueError(f"{path} row {n}: {exc}") from None
-        out[location.key] = creds
+        out[location.route] = creds
     return out
 
 
@@ -438,7 +438,7 @@ class _Chain:
 
     def _legacy(self, token: Token) -> Token:
         found = self.legacy.get((token.label, token.route), [])
-        if not found or token.override is not None:
+        if not found or token.base_url is not None:
             return token
         self.used.update(found)
         newest = self.pairs[found[-1]]
@@ -499,7 +499,7 @@ def _stored(row: dict[str, Any], header: list[str], checked_lines: bool) -> Stor
     except ValueError:
         return None
     replaces = row.get("replaces") or None
-    return StoredPair(row["label"], route.key, token.access_token, token.refresh_token, replaces)
+    return StoredPair(row["label"], route.route, token.access_token, token.refresh_token, replaces)
 
 
 def _line_check(fields: list[str]) -> str:
@@ -510,7 +510,7 @@ def _pair_fields(token: Token) -> list[str]:
     fields = [
         token.label,
         token.data_center,
-        token.override or "",
+        token.base_url or "",
         token.access_token,
         token.refresh_token or "",
         token.replaces or "",
@@ -616,7 +616,7 @@ def tokens_to_csv(tokens: Iterable[Token], path: str | Path) -> Path:
                 t.data_center,
                 t.access_token,
                 t.refresh_token or "",
-                t.override or "",
+                t.base_url or "",
             ]
         )
         for t in tokens
@@ -624,10 +624,19 @@ def tokens_to_csv(tokens: Iterable[Token], path: str | Path) -> Path:
     return write_private(path, b"".join(lines))
 
 
-def refreshed_file(tokens_csv: str | Path) -> RefreshedTokenWriter:
-    """An ``on_refresh`` that appends each new pair to the file beside ``tokens_csv``;
-    a ValueError naming the file, before any request, when it cannot be written."""
+def refreshed_writer(tokens_csv: str | Path) -> RefreshedTokenWriter:
+    """An ``on_refresh`` that appends each new pair to the file beside ``tokens_csv``
+    (``refreshed_path``); a ValueError naming the file, before any request, when it
+    cannot be written."""
     return RefreshedTokenWriter(refreshed_path(tokens_csv))
+
+
+def refreshed_file(tokens_csv: str | Path) -> RefreshedTokenWriter:
+    """Deprecated name of :func:`refreshed_writer` (it returns a writer, not a file)."""
+    warnings.warn(
+        "cf.refreshed_file is deprecated: use cf.refreshed_writer", DeprecationWarning, stacklevel=2
+    )
+    return refreshed_writer(tokens_csv)
 
 
 class RefreshedTokenWriter:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ._exceptions import RefreshedPairsNotSaved
 from ._redact import mask
-from .credentials import Token, check_unique, normalize_credentials, refreshable
+from .credentials import Token, normalize_credentials, refreshable, unique_tokens
 from .data_centers import DATA_CENTERS, resolve
 from .health import HealthReport, connection_health, plot_connections
 from .loader import (
@@ -47,8 +47,8 @@ from .token_store import (
     credentials_from_csv_text,
     credentials_from_env,
     read_tokens,
-    refreshed_file,
     refreshed_path,
+    refreshed_writer,
     tokens_from_csv_text,
     tokens_from_env,
 )
@@ -97,7 +97,7 @@ class DataCenterPicker:
 
     @value.setter
     def value(self, value: str) -> None:
-        key = resolve(value).key
+        key = resolve(value).route
         if key in {dc.id for dc in DATA_CENTERS}:
             self.dropdown.value = key
         else:
@@ -279,7 +279,7 @@ class TokenPicker:
         try:
             if clash:
                 raise ValueError(clash)
-            merged = check_unique([*kept, *tokens])
+            merged = unique_tokens([*kept, *tokens])
         except ValueError as exc:
             _message(self.message, f"Not added: {exc}")
             return False
@@ -364,7 +364,7 @@ def _summary_html(tokens: list[Token], credentials: Mapping[str, Any]) -> str:
     token and client credentials for that data center)."""
     if not tokens:
         return "<i>No tokens yet.</i>"
-    known = {resolve(str(key)).key for key in credentials}
+    known = {resolve(str(key)).route for key in credentials}
     counts: dict[str, list[int]] = {}
     for t in tokens:
         row = counts.setdefault(t.data_center, [0, 0, 0])
@@ -527,7 +527,7 @@ class LoadPanel:
         opened now: one that cannot be written is a ValueError, and no load starts."""
         labels = {t.label for t in refreshable(tokens, normalize_credentials(self.credentials))}
         sources = {src for lbl, src in self.picker.sources.items() if lbl in labels}
-        return {source: refreshed_file(source) for source in sorted(sources)}
+        return {source: refreshed_writer(source) for source in sorted(sources)}
 
     def _before(self, tokens: list[Token], floor: pd.DataFrame) -> None:
         self._stop.clear()
@@ -593,11 +593,20 @@ class LoadPanel:
             self._thread.join(timeout)
         return self.snapshot
 
-    def run(self) -> Snapshot | None:
+    def load_and_wait(self) -> Snapshot | None:
         """Load and wait: ``start()`` then ``wait()`` (for scripts and *Run all*)."""
         if not self.start():
             return None
         return self.wait()
+
+    def run(self) -> Snapshot | None:
+        """Deprecated name of :meth:`load_and_wait`."""
+        warnings.warn(
+            "LoadPanel.run is deprecated: use LoadPanel.load_and_wait",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.load_and_wait()
 
     def _keeper(self, stores: dict[Path, RefreshedTokenWriter]) -> Callable[[Token], None]:
         """``on_refresh`` for a load: each new pair goes to the refreshed-pairs file of

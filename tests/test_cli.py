@@ -14,7 +14,7 @@ import pytest
 import cronofy_frames as cf
 from cronofy_frames import _collect, sandbox
 from cronofy_frames.cli import main
-from cronofy_frames.runs import PartsFolder
+from cronofy_frames.folder_load import PartsFolder
 from cronofy_frames.sandbox import Faults
 from tests.helpers import cli, load_args
 

@@ -102,7 +102,7 @@ def test_requests_are_built_from_the_parsed_parts() -> None:
     with recording() as server:
         port = server.url.rsplit(":", 1)[1]
         token = cf.Token(ACCESS, f"HTTP://127.0.0.1:{port}/", "acme")
-        assert token.base_url == f"http://127.0.0.1:{port}"
+        assert token.api_url == f"http://127.0.0.1:{port}"
         quiet(token, retries=0)
     method, path, headers, _ = server.requests[0]
     assert (method, path, headers["Host"]) == ("GET", "/v1/userinfo", f"127.0.0.1:{port}")

@@ -43,7 +43,7 @@ def test_data_centers_are_the_six_in_a_stable_order() -> None:
 )
 def test_resolve_accepts_ids_hosts_and_urls(value: str, key: str, base: str) -> None:
     location = resolve(value)
-    assert (location.key, location.base_url) == (key, base)
+    assert (location.route, location.base_url) == (key, base)
 
 
 @pytest.mark.parametrize(

@@ -291,7 +291,7 @@ def test_requests_carry_user_agent_bearer_and_timeout(sb: Sandbox) -> None:
     session = transport.session(token)
     assert session.headers["User-Agent"] == f"cronofy-frames/{cf.__version__}"
     assert session is transport.session(token)  # one per thread
-    assert token.base_url + "/" in session.adapters  # an adapter per data center
+    assert token.api_url + "/" in session.adapters  # an adapter per data center
     other: list[requests.Session] = []
     t = threading.Thread(target=lambda: other.append(transport.session(token)))
     t.start()

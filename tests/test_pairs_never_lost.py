@@ -70,7 +70,7 @@ def test_the_library_refuses_an_unwritable_refreshed_file_before_any_request(
     with pytest.raises(ValueError, match=r"tokens\.csv\.refreshed\.csv.*Read-only file system"):
         cf.load(path, credentials=sb.credentials_by_url, progress=False)
     with pytest.raises(ValueError, match="cannot write the refreshed-pairs file"):
-        cf.refreshed_file(path)
+        cf.refreshed_writer(path)
     assert requests_to(sb) == 0
 
 
@@ -195,7 +195,7 @@ def test_the_panel_says_so_when_the_disk_fills_up(monkeypatch: pytest.MonkeyPatc
         panel = LoadPanel(picker, credentials=sb.credentials_by_url, on_refresh=seen.append)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            snap = panel.run()
+            snap = panel.load_and_wait()
         now = current_pairs(sb)
     assert snap is not None
     assert "Refreshing stopped" in panel.message.value
@@ -273,7 +273,7 @@ def test_an_upload_never_sends_the_folders_pairs_to_another_place(
             kept = pairs_of(picker.tokens)
             message = picker.message.value
             creds = {listener.url: cf.ClientCredentials("listener-id", "listener-secret")}
-            LoadPanel(picker, credentials=creds, progress=False).run()
+            LoadPanel(picker, credentials=creds, progress=False).load_and_wait()
             with pytest.warns(cf.RefreshedTokensApplied, match="ignored 5 stored pairs"):
                 again = cf.tokens_from_csv(tmp_path / "tokens.csv")
             after = cf.load(again, credentials=sb.credentials_by_url, progress=False)
@@ -297,7 +297,7 @@ def test_a_pair_applies_only_over_the_pair_it_replaced(tmp_path: Path) -> None:
     second = first.with_pair("at_second_000000000", "rt_second_000000000")
     third = second.with_pair("at_third_0000000000", "rt_third_0000000000")
     elsewhere = cf.Token("at_first_0000000000", "de", "acme", "rt_first_0000000000")
-    with cf.refreshed_file(path) as store:
+    with cf.refreshed_writer(path) as store:
         store(second)
         store(third)
         store(elsewhere.with_pair("at_de_00000000000000", "rt_de_00000000000000"))  # de, not uk
@@ -321,7 +321,7 @@ def test_an_upload_applies_a_pair_only_when_it_replaced_the_very_pair_uploaded(
     monkeypatch.chdir(tmp_path)
     mine = cf.Token("at_mine_00000000000", "uk", "acme", "rt_mine_00000000000")
     cf.tokens_to_csv([mine], tmp_path / "tokens.csv")
-    with cf.refreshed_file(tmp_path / "tokens.csv") as store:
+    with cf.refreshed_writer(tmp_path / "tokens.csv") as store:
         store(mine.with_pair("at_mine_new_0000000", "rt_mine_new_0000000"))
     picker = TokenPicker()
     picker.upload.value = uploaded((tmp_path / "tokens.csv").read_text(), "tokens.csv")
@@ -357,7 +357,7 @@ def test_an_older_refreshed_file_applies_by_label_only_to_its_own_csv_read_by_pa
     assert by_path["acme"] == ("at_new_000000000000", "rt_new_000000000000")
     assert by_path["box"] == ("at_box_000000000000", "rt_box_000000000000")
     assert pairs_of(picker.tokens)["acme"] == ("at_old_000000000000", "rt_old_000000000000")
-    with cf.refreshed_file(tmp_path / "tokens.csv") as store:  # upgraded in place, kept
+    with cf.refreshed_writer(tmp_path / "tokens.csv") as store:  # upgraded in place, kept
         store(
             cf.Token("at_new_000000000000", "uk", "acme", "rt_new_000000000000").with_pair(
                 "at_newer_0000000000", "rt_newer_0000000000"
@@ -385,7 +385,7 @@ def test_a_line_cut_short_by_a_crash_never_swallows_the_next_pair(tmp_path: Path
         cut = next(a for a in sb.accounts if a.label == last)
         assert pairs_of(list(read.values()))[cut.label] == before[cut.label]  # cut: not used
         other = next(t for t in read.values() if t.label != cut.label)
-        with cf.refreshed_file(tmp_path / "tokens.csv") as store:  # the next append
+        with cf.refreshed_writer(tmp_path / "tokens.csv") as store:  # the next append
             store(other.with_pair("at_next_00000000000", "rt_next_00000000000"))
         with pytest.warns(cf.RefreshedTokensApplied, match="skipped 1 incomplete"):
             fixed = {t.label: t for t in cf.tokens_from_csv(tmp_path / "tokens.csv")}
@@ -408,7 +408,7 @@ def test_each_pair_is_one_write_of_one_whole_line(
         writes.append(bytes(data))
         return real_write(fd, data)
 
-    store = cf.refreshed_file(tmp_path / "tokens.csv")
+    store = cf.refreshed_writer(tmp_path / "tokens.csv")
     monkeypatch.setattr(os, "write", recording)
     token = cf.Token("at_0000000000000000", "uk", "a\rb\nc", "rt_0000000000000000")
     store(token.with_pair("at_1111111111111111", "rt_1111111111111111"))
@@ -551,7 +551,7 @@ def test_every_reader_and_writer_of_tokens_lives_in_the_token_store() -> None:
         "credentials_from_csv",
         "credentials_from_env",
         "tokens_to_csv",
-        "refreshed_file",
+        "refreshed_writer",
     ):
         assert getattr(cf, name).__module__ == "cronofy_frames.token_store", name
     source = Path(cf.credentials.__file__).read_text()

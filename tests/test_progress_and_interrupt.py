@@ -88,7 +88,9 @@ def test_interrupt_while_frames_are_built_still_keeps_the_work(
     with sandbox.serve(accounts=200, seed=2, rate_limit=None, faults=Faults(latency=0.02)) as s:
         toks = tokens_of(s)
         opts = loader.LoadOptions(progress=False, max_workers=1)
-        snap = loader.run(toks, opts, Want(profiles=True, accounts=True), on_chunk=on_chunk)
+        snap = loader.take_snapshot(
+            toks, opts, Want(profiles=True, accounts=True), on_chunk=on_chunk
+        )
     assert snap.unfinished
     assert len(snap.accounts) >= 10
     assert set(snap.accounts["token_label"]) | set(snap.unfinished) == {t.label for t in toks}

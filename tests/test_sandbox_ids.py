@@ -32,7 +32,9 @@ def test_a_bound_token_shows_its_id_and_goes_to_its_url() -> None:
         "http://127.0.0.1:8123",
         "http://127.0.0.1:8123",
     )
-    assert token.override == "http://127.0.0.1:8123"
+    assert token.base_url == "http://127.0.0.1:8123"
+    with pytest.warns(DeprecationWarning, match="Token.base_url"):
+        assert token.override == "http://127.0.0.1:8123"
     assert token.with_pair("new_access_4567", "r").base_url == "http://127.0.0.1:8123"
     assert "base_url='http://127.0.0.1:8123'" in repr(token)
     assert token != cf.Token("access_value_123", "uk", "x")  # not the real uk token

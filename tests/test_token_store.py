@@ -68,7 +68,7 @@ def test_refreshed_file_and_tokens_to_csv_keep_the_current_pairs(tmp_path: Path)
     with sandbox.serve(accounts=20, seed=13, rate_limit=None, faults=FAULTS) as sb:
         sb.write_tokens_csv(tmp_path / "tokens.csv")
         tokens = cf.tokens_from_csv(tmp_path / "tokens.csv")
-        store = cf.refreshed_file(tmp_path / "tokens.csv")
+        store = cf.refreshed_writer(tmp_path / "tokens.csv")
         snap = cf.load(tokens, credentials=sb.credentials_by_url, on_refresh=store, progress=False)
         store.close()
         written = cf.tokens_to_csv(snap.tokens, tmp_path / "current.csv")
@@ -168,7 +168,7 @@ def test_the_notebook_path_field_and_panel_keep_the_token_store(tmp_path: Path) 
         picker.path.value = str(tmp_path / "tokens.csv")
         picker.path_button.click()
         original = list(picker.tokens)
-        snap = LoadPanel(picker, credentials=sb.credentials_by_url, progress=False).run()
+        snap = LoadPanel(picker, credentials=sb.credentials_by_url, progress=False).load_and_wait()
         assert snap is not None
         rotated = sum(
             a.access_token != b.access_token for a, b in zip(original, snap.tokens, strict=True)
@@ -177,7 +177,7 @@ def test_the_notebook_path_field_and_panel_keep_the_token_store(tmp_path: Path) 
         later = TokenPicker()  # a new kernel, the same CSV
         later.path.value = str(tmp_path / "tokens.csv")
         later.path_button.click()
-        again = LoadPanel(later, credentials=sb.credentials_by_url, progress=False).run()
+        again = LoadPanel(later, credentials=sb.credentials_by_url, progress=False).load_and_wait()
     assert rotated > 3
     assert len(kept) - 1 == rotated
     assert f"newest pairs of {rotated}" in later.message.value

@@ -175,13 +175,13 @@ def test_load_panel_loads_shows_tables_and_exports(sb: sandbox.Sandbox, tmp_path
     panel.folder.value = str(tmp_path / "out")
     panel.csv_button.click()
     assert (tmp_path / "out" / "profiles.csv").exists()
-    assert "Wrote 6 files" in panel.message.value
+    assert "Wrote 7 files" in panel.message.value  # 5 frames, roster, metadata
     assert all(t.access_token not in widget_state() for t in [*before, *picker.tokens])
 
 
 def test_load_panel_without_tokens_says_so() -> None:
     panel = LoadPanel(TokenPicker(), progress=False)
-    assert panel.run() is None
+    assert panel.load_and_wait() is None
     assert "Add at least one token" in panel.message.value
     assert panel.csv_button.disabled
 

@@ -26,7 +26,7 @@ import pandas as pd
 from . import schema
 from .credentials import Token
 from .export import NA, ensure_folder, read_csv_frame, stream_frames, write_csv
-from .loader import LoadOptions, chain_refresh, keep_unsaved, run
+from .loader import LoadOptions, chain_refresh, keep_unsaved, take_snapshot
 from .snapshot import PARTS, Snapshot, Tally, unfinished_folders, write_meta
 from .token_store import RefreshedTokenWriter
 
@@ -129,11 +129,11 @@ def load_to_folder(
         raise ValueError(f"{out} holds an unfinished run: pass --resume, or remove {parts.folder}")
     todo = [t for t in tokens if t.label not in done]
     # the bound method, not the writer: its unsaved pairs are this function's to keep
-    # (beside the output), not run()'s
+    # (beside the output), not take_snapshot()'s
     append = writer.__call__ if writer is not None else None
     opts = dataclasses.replace(options, on_refresh=chain_refresh(append, options.on_refresh))
     try:
-        snap = run(todo, opts, opts.want(), on_chunk=parts.write, keep=False)
+        snap = take_snapshot(todo, opts, opts.want(), on_chunk=parts.write, keep=False)
     finally:
         refused = writer is not None and writer.error is not None
         unsaved = keep_unsaved(writer, near=Path(out))
