@@ -357,11 +357,11 @@ def plot_connections(snap: Snapshot, by: str = "provider_service", ax: Any = Non
     """A stacked bar chart of connected / disconnected profiles by ``by``; the Axes."""
     if by not in PLOT_BY:
         raise ValueError(f"by must be one of {', '.join(PLOT_BY)}, got {by!r}")
-    import matplotlib.pyplot as plt  # the notebook extra
-
     counts = _profile_counts(snap.profiles, by)[["connected", "disconnected"]]
     counts = counts.sort_values("connected", ascending=True)
     if ax is None:
+        import matplotlib.pyplot as plt  # the notebook extra; only without an Axes given
+
         _, ax = plt.subplots(figsize=(7, 0.4 * len(counts) + 1.5))
     counts.plot.barh(stacked=True, ax=ax, color=["#3a7d44", "#d1495b"])
     ax.set_xlabel("profiles")

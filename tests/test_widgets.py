@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import ipywidgets as w
@@ -191,3 +192,50 @@ def test_widgets_display_as_their_widget() -> None:
     bundle = picker._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == picker.widget.model_id
+
+
+def test_the_panels_plots_never_switch_the_kernels_backend(sb: sandbox.Sandbox) -> None:
+    """The panel draws on its own Figure and Agg canvas; a notebook's inline backend
+    (here: any non-Agg one) stays, so its own plot cells keep showing plots."""
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        picker = TokenPicker()
+        picker.add_tokens(tokens_of(sb))
+        panel = LoadPanel(picker, credentials=sb.credentials_by_url, progress=False)
+        assert panel.load_and_wait() is not None
+        backend = matplotlib.get_backend()
+    finally:
+        matplotlib.use(before)
+    assert backend == "svg"
+    assert panel.health.value.count('src="data:image/png;base64,') == 3
+
+
+def test_refreshable_counts_tokens_by_where_their_requests_go(
+    sb: sandbox.Sandbox, tmp_path: Path
+) -> None:
+    """Sandbox tokens show their data center's id but refresh with their URL's
+    credentials: the summary counts them refreshable once those are given."""
+    sb.write_tokens_csv(tmp_path / "tokens.csv")
+    picker = TokenPicker()
+    picker.add_tokens(cf.tokens_from_csv(tmp_path / "tokens.csv"))
+    LoadPanel(picker, credentials=sb.credentials_by_url)
+    rows = re.findall(
+        r"<tr><td>(\w+)</td><td>([\d,]+)</td><td>([\d,]+)</td><td>([\d,]+)</td></tr>",
+        picker.summary.value,
+    )
+    assert {dc for dc, *_ in rows} <= {"us", "uk", "de", "au", "ca", "sg"}
+    assert sum(int(n) for _, n, _, _ in rows) == len(sb.accounts)
+    assert all(refreshable == with_refresh for _, _, with_refresh, refreshable in rows)
+    assert sum(int(r) for *_, r in rows) == len(sb.accounts)
+
+
+def test_the_panel_reaches_into_no_part_s_privates() -> None:
+    panel_source = (Path(cf.__file__).parent / "panel.py").read_text()
+    assert "picker._" not in panel_source
+    assert "matplotlib.use" not in panel_source
+    views_source = (Path(cf.__file__).parent / "views.py").read_text()
+    assert "matplotlib.use" not in views_source
+    assert "pyplot" not in views_source
