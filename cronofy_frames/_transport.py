@@ -20,7 +20,8 @@
 - A 401 goes to the load's ``Refresher`` (``_oauth``), which owns the refresh rules;
   this module only carries its ``POST /oauth/token``.
 
-A ``Transport`` belongs to one load: nothing here is module-level state.
+A ``Transport`` belongs to one load; the only state it shares with other loads in the
+process is each application's rate limiter (``_ratelimit.shared``), on purpose.
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ commands:
 LOAD_HELP = """\
 Load calendar profiles, accounts and calendars for every token in TOKENS (a CSV with
 an access_token column and optional label, data_center, refresh_token columns) and
-write profiles.csv, accounts.csv, calendars.csv and errors.csv into --out. Finished
+write profiles.csv, accounts.csv, calendars.csv, conferencing.csv, errors.csv,
+roster.json and snapshot.json into --out. Finished
 work is written in chunks as it arrives: after Ctrl-C or a crash, rerun with --resume
 to go on without fetching finished tokens again. Tokens refreshed on the way are
 appended, as each refresh happens, to --save-refreshed (default TOKENS.refreshed.csv,

@@ -369,12 +369,12 @@ def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
     ``tokens``: Tokens, a DataFrame or a CSV path (see ``tokens_from_csv``; with a path,
     refreshed pairs are also appended to the file beside it, ``{path}.refreshed.csv``,
     which is refused before any request if it cannot be written; pairs it refuses later
-    go to a fallback file, with a ``RefreshedPairsNotSaved`` warning). Options
-    (keyword-only, see ``LoadOptions``): credentials (per data center), timeout
-    (seconds per request), max_workers (per data center), retries (per GET), progress,
-    errors ("warn", "raise" or "ignore"), on_refresh (called at once with each refreshed
-    Token), rate_limits and endpoints. Ctrl-C (or a notebook's stop button) ends the
-    load within a couple of seconds and returns what finished.
+    go to a fallback file, with a ``RefreshedPairsNotSaved`` warning). The options are
+    keyword-only and the same for every loader: see :class:`LoadOptions` for each
+    (credentials, timeout, max_workers, retries, progress, errors, on_refresh,
+    rate_limits, endpoints, retry_after_max, max_response_bytes, exact_scopes, stop,
+    on_progress). Ctrl-C (or a notebook's Stop button) ends the load within a couple of
+    seconds and returns what finished.
     """
     opts = LoadOptions(**options)
     snap = take_snapshot(tokens, opts, opts.want())

@@ -69,10 +69,6 @@ def test_bad_values_raise_one_clear_error(make: Any, message: str) -> None:
         make()
 
 
-def test_a_pasted_bearer_prefix_is_stripped() -> None:
-    assert cf.Token(f"Bearer {GOOD}", NOWHERE).access_token == GOOD
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -83,11 +79,6 @@ def test_a_pasted_bearer_prefix_is_stripped() -> None:
 def test_bad_csv_files_raise_naming_the_problem(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ValueError, match=expected):
         cf.tokens_from_csv(csv_file(tmp_path, text))
-
-
-def test_bom_blank_lines_and_extra_columns_are_fine(tmp_path: Path) -> None:
-    path = csv_file(tmp_path, f"\ufefflabel,access_token,note\r\n\r\na,{GOOD},x\r\n,,\r\n")
-    assert [(t.label, t.access_token) for t in cf.tokens_from_csv(path)] == [("a", GOOD)]
 
 
 def test_credentials_for_a_data_center_without_tokens_are_ignored() -> None:

@@ -20,6 +20,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from cronofy_frames import sandbox
 
+pytestmark = pytest.mark.slow  # make quick skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

@@ -221,6 +221,7 @@ def test_health_warns_about_a_scope_name_cronofy_does_not_document(
     assert err.startswith("warning: scope name(s) read_event are not documented")
 
 
+@pytest.mark.slow  # a subprocess or a soak: make quick skips it
 def test_every_command_explains_itself() -> None:
     for command in ("load", "health", "diff", "demo", "sandbox"):
         done = cli(command, "--help")

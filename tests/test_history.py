@@ -208,6 +208,7 @@ def test_load_history_writes_a_new_folder_each_run_and_the_cli_reports(
     assert "in each of the 2 snapshots" in done.stdout
 
 
+@pytest.mark.slow  # a subprocess or a soak: make quick skips it
 def test_cli_trend_and_chronic_refuse_bad_input(tmp_path: Path) -> None:
     assert cli("trend", str(tmp_path / "nope")).returncode == 2
     assert cli("chronic", str(tmp_path), "--weeks", "0").returncode == 2

@@ -199,6 +199,7 @@ def test_an_interrupt_waits_for_the_refresh_in_flight() -> None:
     assert snap.tokens[0].refresh_token != token.refresh_token
 
 
+@pytest.mark.slow  # a subprocess or a soak: make quick skips it
 def test_a_second_ctrl_c_in_the_cli_keeps_the_refreshed_pair(tmp_path: Path) -> None:
     faults = Faults(expired=1.0, refresh_delay=2.0)
     with sandbox.serve(accounts=1, seed=8, rate_limit=None, faults=faults) as sb:

@@ -187,6 +187,7 @@ def test_client_limits_matching_the_server_get_no_429_and_one_request_per_token(
         assert set(path for _, path in s.world.requests) == {"/v1/userinfo"}
 
 
+@pytest.mark.slow  # a subprocess or a soak: make quick skips it
 def test_server_errors_are_retried_then_reported_with_attempts() -> None:
     with sandbox.serve(accounts=30, seed=4, rate_limit=None, faults=Faults(http_503=0.3)) as s:
         snap = quiet(tokens_of(s), retries=4)
@@ -224,6 +225,7 @@ def test_unreachable_data_center_is_a_connection_error() -> None:
     assert err["kind"].tolist() == ["connection"]
 
 
+@pytest.mark.slow  # a subprocess or a soak: make quick skips it
 def test_no_token_is_dropped_or_counted_twice_under_faults() -> None:
     faults = Faults(http_503=0.2, drop=0.05, malformed=0.05, expired=0.2, revoked=0.05)
     with sandbox.serve(accounts=150, seed=6, rate_limit=None, faults=faults) as s:

@@ -15,6 +15,8 @@ from cronofy_frames.tables import FrameTable, safe_link
 from cronofy_frames.widgets import LoadPanel, TokenPicker
 from tests.helpers import tokens_of, uploaded
 
+pytestmark = pytest.mark.slow  # make quick skips it
+
 
 def many(n: int, prefix: str = "t") -> list[cf.Token]:
     centers = ["us", "uk", "de", "au", "ca", "sg"]

@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # make quick skips it
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 SECRETISH = re.compile(r"sbx(at|rt)_[0-9a-f]+_\d+_[0-9a-f]{8,}|Bearer \S{12,}|client_secret")
 

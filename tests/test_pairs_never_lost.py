@@ -133,6 +133,7 @@ def test_the_cli_refuses_a_folder_another_user_cannot_write(tmp_path: Path) -> N
 # -- 1. a disk that fills up mid-load: no pair is lost ----------------------------------
 
 
+@pytest.mark.slow  # a subprocess or a soak: make quick skips it
 def test_a_full_disk_mid_load_loses_no_pair_and_a_resume_finishes(tmp_path: Path) -> None:
     """The soak of the store: 120 tokens that all rotate their pair, the refreshed file
     on a tmpfs with one free page. The CLI stops refreshing, keeps what it cannot write

@@ -117,6 +117,7 @@ def test_the_command_line_holds_no_secret_outside_the_refreshed_tokens_file(
     assert not leaks(secrets, *outputs)
 
 
+@pytest.mark.slow
 def test_an_executed_notebook_and_widget_state_hold_no_secret(tmp_path: Path) -> None:
     book = nbformat.read(ROOT / "notebooks" / "connection_health.ipynb", as_version=4)
     NotebookClient(book, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()

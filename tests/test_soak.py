@@ -22,6 +22,8 @@ from cronofy_frames import sandbox
 from cronofy_frames.sandbox import Faults
 from tests.helpers import cli, tokens_of
 
+pytestmark = pytest.mark.slow  # make quick skips it
+
 TOKENS = 2400
 RETRIES = 4
 LIVENESS_SECONDS = 600  # a hang guard, not a speed check: the load ends in about a minute
