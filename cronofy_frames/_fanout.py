@@ -242,43 +242,61 @@ def _error(result: Result, failure: RequestFailed) -> None:
 
 @dataclass(frozen=True)
 class ProgressCounts:
-    """Where a load stands: what ``on_progress`` is called with."""
+    """Where a load stands: what ``on_progress`` is called with. ``seconds_left``: the
+    least time the tokens left can take under each data center's rate-limit budget as
+    it stands now (0 without a limit), the slowest data center's."""
 
     total: int
     ok: int
     failed: int
     waiting: int  # requests held back by a rate limit right now
+    seconds_left: float = 0.0
 
     @property
     def done(self) -> int:
         """Tokens finished, ok or failed."""
         return self.ok + self.failed
 
+    @property
+    def left(self) -> int:
+        """Tokens not finished yet."""
+        return self.total - self.done
+
+
+Estimate = Callable[[dict[str, int]], float]  # requests left per route -> seconds
+
 
 class Progress:
-    """A tqdm.auto bar of finished tokens with ok / failed / waiting-for-rate-limit, and
-    an optional ``on_progress`` callback with the same counts (at most four times a
-    second, from the loading thread)."""
+    """A tqdm.auto bar of finished tokens with ok / failed / waiting-for-rate-limit and
+    the least time left under the rate limits (not tqdm's rate-based guess, which knows
+    nothing of a limit's minute window), and an optional ``on_progress`` callback with
+    the same counts (at most four times a second, from the loading thread)."""
 
     def __init__(
         self,
-        total: int,
+        routes: list[str],
         enabled: bool,
         waiting: Callable[[], int],
         on_progress: Callable[[ProgressCounts], object] | None = None,
+        estimate: tuple[Estimate, int] | None = None,
     ) -> None:
         from tqdm.auto import tqdm
 
         self.bar = tqdm(
-            total=total,
+            total=len(routes),
             unit="token",
             disable=not enabled,
             leave=enabled,
             desc="cronofy",
             dynamic_ncols=True,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
         )
-        self.total, self.ok, self.failed = total, 0, 0
+        self.total, self.ok, self.failed = len(routes), 0, 0
+        self.left_by_route: dict[str, int] = {}
+        for route in routes:
+            self.left_by_route[route] = self.left_by_route.get(route, 0) + 1
         self._waiting = waiting
+        self._estimate = estimate
         self._shown = 0.0
         self.on_progress = on_progress
 
@@ -288,7 +306,15 @@ class Progress:
             self.failed += 1
         else:
             self.ok += 1
+        self.left_by_route[result.state.token.route] -= 1
         self.bar.update(1)
+
+    def seconds_left(self) -> float:
+        """The least seconds the tokens left can take under the rate limits now."""
+        if self._estimate is None:
+            return 0.0
+        estimate, per_token = self._estimate
+        return estimate({r: n * per_token for r, n in self.left_by_route.items()})
 
     def refresh(self) -> None:
         """Show the current counts, at most every ``POLL_SECONDS`` (each redraw is a
@@ -296,10 +322,15 @@ class Progress:
         now = time.monotonic()
         if now - self._shown >= POLL_SECONDS:
             self._shown = now
-            waiting = self._waiting()
-            self.bar.set_postfix(ok=self.ok, failed=self.failed, waiting=waiting, refresh=True)
+            waiting, left = self._waiting(), self.seconds_left()
+            self.bar.set_postfix_str(
+                f"ok={self.ok:,}, failed={self.failed:,}, waiting={waiting:,}, "
+                f"at least {left:.0f} s left",
+                refresh=True,
+            )
             if self.on_progress is not None:
-                self.on_progress(ProgressCounts(self.total, self.ok, self.failed, waiting))
+                counts = ProgressCounts(self.total, self.ok, self.failed, waiting, left)
+                self.on_progress(counts)
 
     def close(self) -> None:
         """Final counts, then close the bar."""

@@ -139,6 +139,26 @@ class RateLimiter:
     def _pace(self, now: float) -> float:
         return min(1.0, self._low + RECOVERY * max(0.0, now - self._hold_until))
 
+    def seconds_for(self, requests: int) -> float:
+        """The least seconds ``requests`` more sends can take from now, given what this
+        limiter's windows already hold (answers still counted, requests in flight, a
+        hold after 429s): the count-down a load shows."""
+        if requests <= 0:
+            return 0.0
+        limit, minute = self.limit, 60.0 + JITTER
+        with self._lock:
+            now = self._clock()
+            answered = [t for t in self._answered if now - t < minute]
+            held = max(0.0, self._hold_until - now)
+            free = max(0, limit.per_minute - len(answered) - self._in_flight)
+        if requests <= free:
+            return held + float((requests - 1) // limit.per_second)
+        rest = requests - free  # each needs an older send to age out of the minute window
+        if rest <= len(answered):
+            return max(held, answered[rest - 1] + minute - now)
+        beyond = floor_seconds(rest - len(answered), limit)
+        return max(held, (answered[-1] + minute - now if answered else 0.0) + beyond)
+
     def throttle(self, retry_after: float | None) -> None:
         """A 429 arrived: halve the pace and hold the data center for ``retry_after``
         seconds, or, without one, for longer the longer the 429s go on."""

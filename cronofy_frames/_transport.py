@@ -64,6 +64,7 @@ __all__ = [
     "TokenState",
     "Transport",
     "TransportConfig",
+    "is_sandbox",
     "limit_for",
 ]
 
@@ -195,24 +196,34 @@ class Route(NamedTuple):
     headers: dict[str, str]
 
 
-RateLimits = RateLimit | Mapping[str, RateLimit] | None
+RateLimits = RateLimit | Mapping[str, RateLimit | None] | None
 
 
-def limit_for(limits: RateLimits, key: str) -> RateLimit | None:
-    """The limit of the data center ``key`` (a mapping's missing keys get the default)."""
-    if isinstance(limits, Mapping):
-        return limits.get(key, DEFAULT_RATE_LIMIT)
-    return limits
+def limit_for(limits: RateLimits, route: str) -> RateLimit | None:
+    """The limit of the data center or sandbox ``route``. A mapping's missing routes get
+    Cronofy's documented default. None (for all, or for one route) turns the client-side
+    limit off only for a loopback sandbox: a real Cronofy data center (``route`` one of
+    the six ids) always keeps at least the documented limit, unless raised with numbers."""
+    chosen = limits.get(route, DEFAULT_RATE_LIMIT) if isinstance(limits, Mapping) else limits
+    if chosen is None and not is_sandbox(route):
+        return DEFAULT_RATE_LIMIT
+    return chosen
+
+
+def is_sandbox(route: str) -> bool:
+    """Whether a route is a loopback sandbox's URL (the six data centers' are their ids)."""
+    return "://" in route
 
 
 class Transport:
     """Sessions, rate limiters, deadlines, retries and refreshes for one load.
 
-    ``rate_limits``: one ``RateLimit`` for every data center, a mapping from
-    data-center key to ``RateLimit`` (keys missing from it get the default), or None
-    for no client-side limit. Limiters are the process's (``_ratelimit.shared``): loads
-    against the same data center with the same limit share one. ``stop`` ends every
-    wait early with ``Interrupted``.
+    ``rate_limits``: one ``RateLimit`` for every data center, a mapping from route to
+    ``RateLimit`` or None (routes missing from it get the default), or None: see
+    :func:`limit_for` (None is never "no limit" for a real Cronofy data center).
+    Limiters are the process's (``_ratelimit.shared``): loads against the same data
+    center with the same limit share one. ``stop`` ends every wait early with
+    ``Interrupted``.
     """
 
     def __init__(
@@ -247,6 +258,16 @@ class Transport:
                 limit = limit_for(self.rate_limits, key)
                 self._limiters[key] = None if limit is None else shared(key, limit)
             return self._limiters[key]
+
+    def seconds_left(self, requests: dict[str, int]) -> float:
+        """The least seconds the given requests per route can still take under their
+        limiters' budgets right now (routes run side by side: the slowest one)."""
+        seconds = [
+            limiter.seconds_for(n)
+            for route, n in requests.items()
+            if n and (limiter := self.limiter(route)) is not None
+        ]
+        return max(seconds, default=0.0)
 
     def waiting(self) -> int:
         """How many requests wait for a rate-limit slot right now."""

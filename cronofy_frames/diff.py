@@ -5,11 +5,15 @@ changes.newly_disconnected    # profiles connected before, disconnected now
 changes.conferencing_disconnected  # the same for conferencing profiles (Zoom, GoTo ...)
 changes.tokens_died           # tokens that loaded before and are refused now, for good
 changes.not_checked           # tokens that loaded before and could not be asked now
+changes.checked_again         # tokens that could not be asked before and loaded now
 print(changes)                # a short summary
 
-"Could not ask" is never "gone": a token that failed transiently in the new snapshot
-(rate_limited, server_error, timeout, connection, bad_response, or unfinished) is
-``not_checked``, not dead, and its profiles are neither removed nor disconnected.
+"Could not ask" is never "gone", and "asked at last" is never "new": a token that
+failed transiently in the new snapshot (rate_limited, server_error, timeout,
+connection, bad_response, or unfinished) is ``not_checked``, not dead, and its profiles
+are neither removed nor disconnected; a token that could not be asked last time and
+loaded now is ``checked_again``, not recovered, and its profiles are not ``added``
+(they were there, unseen). ``tokens_recovered`` are tokens that were dead.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .snapshot import Snapshot
 __all__ = ["SnapshotDiff", "diff"]
 
 KEY = ["token_label", "profile_id"]
+NOT_CHECKED = ("retry", "unfinished")  # outcomes that say nothing about the token
 PROFILE_COLUMNS = [*KEY, "account_id", "profile_name", "provider_service", "profile_relink_url"]
 CONFERENCING_COLUMNS = [*KEY, "account_id", "profile_name", "provider_name", "profile_relink_url"]
 
@@ -41,6 +46,7 @@ class SnapshotDiff:
     tokens_recovered: pd.DataFrame
     scope_changed: pd.DataFrame
     not_checked: pd.DataFrame
+    checked_again: pd.DataFrame
     conferencing_disconnected: pd.DataFrame
     conferencing_reconnected: pd.DataFrame
 
@@ -62,6 +68,7 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
     Profiles are matched by token label and profile id."""
     before, after = _profiles(old.profiles), _profiles(new.profiles)
     unknown = _not_checked(new)  # tokens the new snapshot could not ask
+    unseen = _not_checked(old)  # tokens the old one could not ask: their profiles not new
     down, up = _flips(before, after, PROFILE_COLUMNS)
     conferencing = _flips(
         _profiles(old.conferencing, CONFERENCING_COLUMNS),
@@ -71,7 +78,7 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
     return SnapshotDiff(
         newly_disconnected=down,
         reconnected=up,
-        added_profiles=_pick(_only_in(after, before)),
+        added_profiles=_pick(_only_in(after[~after["token_label"].isin(unseen)], before)),
         removed_profiles=_pick(_only_in(before[~before["token_label"].isin(unknown)], after)),
         **_token_changes(old, new),
         scope_changed=_scope_changes(old, new),
@@ -94,7 +101,7 @@ def _flips(
 
 def _not_checked(snap: Snapshot) -> set[str]:
     tokens = connection_health(snap).tokens
-    return set(tokens.loc[tokens["outcome"] == "retry", "token_label"])
+    return set(tokens.loc[tokens["outcome"].isin(NOT_CHECKED), "token_label"])
 
 
 def _known(flags: pd.Series) -> pd.Series:
@@ -120,14 +127,17 @@ def _token_changes(old: Snapshot, new: Snapshot) -> dict[str, pd.DataFrame]:
     before = connection_health(old).tokens[columns]
     after = connection_health(new).tokens[columns]
     both = before.merge(after, on="token_label", suffixes=("_old", ""))
-    ok_before, now = both["outcome_old"] == "ok", both["outcome"]
+    was, now = both["outcome_old"], both["outcome"]
     keep = ["token_label", "data_center", "status_old", "status"]
+
+    def where(rows: pd.Series) -> pd.DataFrame:
+        return both[rows][keep].reset_index(drop=True)
+
     return {
-        "tokens_died": both[ok_before & (now == "dead")][keep].reset_index(drop=True),
-        "tokens_recovered": both[(both["outcome_old"] != "ok") & (now == "ok")][keep].reset_index(
-            drop=True
-        ),
-        "not_checked": both[ok_before & (now == "retry")][keep].reset_index(drop=True),
+        "tokens_died": where((was == "ok") & (now == "dead")),
+        "tokens_recovered": where((was == "dead") & (now == "ok")),
+        "not_checked": where((was == "ok") & now.isin(NOT_CHECKED)),
+        "checked_again": where(was.isin(NOT_CHECKED) & (now == "ok")),
     }
 
 

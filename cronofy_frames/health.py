@@ -79,18 +79,23 @@ class HealthReport:
         """One line: tokens by outcome and account type, profiles to relink."""
         t = self.tokens
         retry, dead = t[t["outcome"] == "retry"], t[t["outcome"] == "dead"]
-        failed = f"{len(retry) + len(dead)} failed"
-        if len(retry) + len(dead):
-            failed += (
-                f" ({len(retry)} to retry: {_counts(retry['status'])}; "
-                f"{len(dead)} dead: {_counts(dead['status'])})"
-            )
+        failed = f"{len(retry) + len(dead):,} failed"
+        groups = [
+            f"{len(group):,} {name}: {_counts(group['status'])}"
+            for name, group in (("to retry", retry), ("dead", dead))
+            if len(group)
+        ]
+        if groups:
+            failed += f" ({'; '.join(groups)})"
+        unfinished = int((t["outcome"] == "unfinished").sum())
+        if unfinished:
+            failed += f", {unfinished:,} not checked (the load was stopped: load them again)"
         types = _counts(t["account_type"].fillna(UNKNOWN_TYPE).map(_type_column))
         return (
-            f"{len(t)} tokens ({types}): {int((t['outcome'] == 'ok').sum())} ok, {failed}; "
-            f"{int(t['disconnected'].sum())} disconnected profiles, "
-            f"{int(t['initial_sync'].sum())} in initial sync, "
-            f"{int(t['conferencing_disconnected'].sum())} disconnected conferencing profiles"
+            f"{len(t):,} tokens ({types}): {int((t['outcome'] == 'ok').sum()):,} ok, {failed}; "
+            f"{int(t['disconnected'].sum()):,} disconnected profiles, "
+            f"{int(t['initial_sync'].sum()):,} in initial sync, "
+            f"{int(t['conferencing_disconnected'].sum()):,} disconnected conferencing profiles"
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -152,11 +157,12 @@ def _roster(snap: Snapshot) -> pd.DataFrame:
 
 def outcome(status: str) -> str:
     """``ok``; ``dead`` for a token refused for good (unauthorized, refresh_failed,
-    forbidden, payment_required, locked, not_found); ``retry`` for one that could not be
-    checked this time (rate_limited, server_error, timeout, connection, bad_response,
-    unfinished): it may well be fine."""
-    if status == "ok":
-        return "ok"
+    forbidden, payment_required, locked, not_found); ``retry`` for one that failed but
+    may well be fine (rate_limited, server_error, timeout, connection, bad_response,
+    unprocessable, internal_error); ``unfinished`` for one the load never got to (it was
+    stopped): not checked, so neither ok nor failed."""
+    if status in ("ok", "unfinished"):
+        return status
     return "dead" if status in PERMANENT_KINDS else "retry"
 
 
@@ -263,13 +269,14 @@ def _outcomes(tokens: pd.DataFrame) -> pd.DataFrame:
     return tokens.assign(
         tokens=1,
         ok=(tokens["outcome"] == "ok").astype(int),
-        failed=(tokens["outcome"] != "ok").astype(int),
+        failed=tokens["outcome"].isin(["retry", "dead"]).astype(int),
         retry=(tokens["outcome"] == "retry").astype(int),
         dead=(tokens["outcome"] == "dead").astype(int),
+        unfinished=(tokens["outcome"] == "unfinished").astype(int),
     )
 
 
-OUTCOMES = ["tokens", "ok", "failed", "retry", "dead"]
+OUTCOMES = ["tokens", "ok", "failed", "retry", "dead", "unfinished"]
 
 
 def _by_data_center(tokens: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from ._fanout import Endpoints, FanOut, Progress, ProgressCounts, TokenRunner, W
 from ._oauth import TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit, floor_seconds
 from ._redact import mask
-from ._transport import RateLimits, Transport, TransportConfig, limit_for
+from ._transport import RateLimits, Transport, TransportConfig, is_sandbox, limit_for
 from .credentials import (
     ClientCredentials,
     Token,
@@ -63,7 +63,10 @@ class LoadOptions:
     """The keyword options shared by every loader.
 
     ``rate_limits``: a ``RateLimit`` for every data center (default: Cronofy's 50/s and
-    500/min), a mapping from data center (id, host or URL) to ``RateLimit``, or None.
+    500/min), a mapping from data center (id, host or sandbox URL) to ``RateLimit`` or
+    None, or None. None turns the client-side limit off only for loopback sandboxes (for
+    all of them, or for the URLs a mapping names): a real Cronofy data center always
+    keeps at least the documented limit, unless a ``RateLimit`` raises it.
     ``endpoints``: "auto" (one /v1/userinfo request per token where it serves, falling
     back per data center to the two documented endpoints) or "documented".
     ``timeout``: seconds one attempt of a request may take in all, however slowly the
@@ -86,7 +89,7 @@ class LoadOptions:
     progress: bool = True
     errors: ErrorsMode = "warn"
     on_refresh: Callable[[Token], object] | None = None
-    rate_limits: RateLimit | Mapping[str, RateLimit] | None = DEFAULT_RATE_LIMIT
+    rate_limits: RateLimit | Mapping[str, RateLimit | None] | None = DEFAULT_RATE_LIMIT
     endpoints: Endpoints = "auto"
     retry_after_max: float = _config.RETRY_AFTER_MAX
     max_response_bytes: int = _config.MAX_RESPONSE_BYTES
@@ -139,8 +142,8 @@ class LoadOptions:
         if not isinstance(limits, Mapping):
             raise ValueError(f"rate_limits must be a RateLimit, a mapping or None, got {limits!r}")
         for value in limits.values():
-            if not isinstance(value, RateLimit):
-                raise ValueError(f"rate_limits values must be RateLimit, got {value!r}")
+            if value is not None and not isinstance(value, RateLimit):
+                raise ValueError(f"rate_limits values must be RateLimit or None, got {value!r}")
         return {resolve(key).route: value for key, value in limits.items()}
 
 
@@ -154,7 +157,7 @@ class LoadKwargs(TypedDict, total=False):
     progress: bool
     errors: ErrorsMode
     on_refresh: Callable[[Token], object] | None
-    rate_limits: RateLimit | Mapping[str, RateLimit] | None
+    rate_limits: RateLimit | Mapping[str, RateLimit | None] | None
     endpoints: Endpoints
     retry_after_max: float
     max_response_bytes: int
@@ -229,7 +232,14 @@ def take_snapshot(
         stop,
     )
     states = [TokenState(t) for t in token_list]
-    progress = Progress(len(states), options.progress, transport.waiting, options.on_progress)
+    per_token = 2 if options.endpoints == "documented" else 1
+    progress = Progress(
+        [s.token.route for s in states],
+        options.progress,
+        transport.waiting,
+        options.on_progress,
+        (transport.seconds_left, per_token),
+    )
     runner = TokenRunner(transport, want)
     fan = FanOut(runner, states, options.max_workers, stop, progress, options.stop)
     collector = Collector(on_chunk, keep)
@@ -285,10 +295,10 @@ def _not_saved(store: RefreshedTokenWriter, fallback: Path | None) -> str:
 
 
 def time_floor(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame:
-    """What the rate limits allow, said before a load: per data center the tokens, the
-    requests they need at least (one each with userinfo, two documented) and the least
-    seconds the limit lets them take. ``str`` of a row: "us: 2,505 tokens at 500/min,
-    at least 5 min" (see :func:`describe_floor`)."""
+    """What the rate limits allow, said before a load: per data center (and sandbox
+    URL) the tokens, the requests they need at least (one each with userinfo, two
+    documented), the limit that applies and why (``limit``), and the least seconds the
+    limit lets them take. :func:`describe_floor` says each row in a line."""
     opts = LoadOptions(**options)
     per_token = 2 if opts.endpoints == "documented" else 1
     limits = opts.limits()
@@ -298,27 +308,47 @@ def time_floor(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> pd.DataFrame
         limit = limit_for(limits, route)
         seconds = floor_seconds(n * per_token, limit) if limit is not None else 0.0
         per_minute = limit.per_minute if limit is not None else None
-        rows.append((dc, n, n * per_token, per_minute, seconds))
-    frame = pd.DataFrame(
-        rows, columns=["data_center", "tokens", "requests", "per_minute", "seconds"]
-    ).astype({"per_minute": "Int64"})
+        rows.append((dc, route, n, n * per_token, per_minute, _why(limit), seconds))
+    columns = ["data_center", "route", "tokens", "requests", "per_minute", "limit", "seconds"]
+    frame = pd.DataFrame(rows, columns=columns).astype({"per_minute": "Int64"})
     return frame.sort_values("seconds", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _why(limit: RateLimit | None) -> str:
+    if limit is None:
+        return "no client-side limit: turned off for this sandbox"
+    if limit == DEFAULT_RATE_LIMIT:
+        return "Cronofy's documented limit"
+    return "the limit given"
+
+
 def describe_floor(floor: pd.DataFrame) -> list[str]:
-    """One line per data center: "us: 2,505 tokens at 500/min, at least 5 min"."""
+    """One line per data center: "us: 2,505 tokens at 500/min (Cronofy's documented
+    limit), at least 5 min 1 s"; a sandbox is named by its URL too."""
     lines = []
     for row in floor.to_dict("records"):
-        limit = f"at {row['per_minute']}/min" if pd.notna(row["per_minute"]) else "with no limit"
-        least = _duration(float(row["seconds"]))
-        lines.append(f"{row['data_center']}: {row['tokens']:,} tokens {limit}, at least {least}")
+        where = row["data_center"]
+        if is_sandbox(row["route"]) and row["route"] != where:
+            where = f"{where} (sandbox {row['route']})"
+        if pd.isna(row["per_minute"]):
+            lines.append(f"{where}: {row['tokens']:,} tokens, {row['limit']}")
+            continue
+        least = duration(float(row["seconds"]))
+        lines.append(
+            f"{where}: {row['tokens']:,} tokens at {row['per_minute']:,}/min "
+            f"({row['limit']}), at least {least}"
+        )
     return lines
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
+def duration(seconds: float) -> str:
+    """Seconds as people read them: "45 s", "5 min 1 s", "1 h 2 min"."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
 def chain_refresh(
@@ -378,7 +408,8 @@ def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
     """
     opts = LoadOptions(**options)
     snap = take_snapshot(tokens, opts, opts.want())
-    if opts.errors == "warn" or snap.unfinished:
+    stopped = opts.stop is not None and opts.stop.is_set()  # the caller stopped it: it knows
+    if opts.errors == "warn" or (snap.unfinished and not stopped):
         _warn(snap, "snapshot.errors")
     return snap
 

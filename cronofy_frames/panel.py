@@ -25,6 +25,7 @@ from .loader import (
     ProgressCounts,
     chain_refresh,
     describe_floor,
+    duration,
     keep_unsaved,
     load,
     time_floor,
@@ -59,7 +60,6 @@ class LoadPanel:
         self.snapshot: Snapshot | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._floor_seconds = 0.0
         self.keys = CredentialsBox(credentials, picker.environ, picker.set_credentials)
         self.results = ResultsView()
         self._build()
@@ -142,7 +142,6 @@ class LoadPanel:
 
     def _before(self, tokens: list[Token], floor: pd.DataFrame) -> None:
         self._stop.clear()
-        self._floor_seconds = float(floor["seconds"].max()) if len(floor) else 0.0
         lines = describe_floor(floor)
         self.plan.value = "<br>".join(html.escape(line) for line in lines)
         self.bar.max, self.bar.value = max(1, len(tokens)), 0
@@ -186,11 +185,13 @@ class LoadPanel:
             message(self.message, "Refreshing stopped: " + " ".join(said))
 
     def _progress(self, counts: ProgressCounts) -> None:
+        """Four times a second: the counts, and the least time left under each data
+        center's rate-limit budget for the tokens not checked yet."""
         self.bar.value = counts.done
-        left = self._floor_seconds * (1 - counts.done / max(1, counts.total))
         self.status.value = html.escape(
-            f"{counts.done:,} of {counts.total:,} ({counts.ok:,} ok, {counts.failed:,} failed,"
-            f" {counts.waiting} waiting for the rate limit); at least {left:.0f} s left"
+            f"{counts.done:,} of {counts.total:,} checked ({counts.ok:,} ok, "
+            f"{counts.failed:,} failed; {counts.left:,} to go, {counts.waiting:,} waiting "
+            f"for the rate limit); at least {duration(counts.seconds_left)} left"
         )
 
     def stop(self) -> None:
@@ -240,18 +241,21 @@ class LoadPanel:
         self.csv_button.disabled = self.parquet_button.disabled = False
 
     def export(self, fmt: str) -> list[Path]:
-        """Write the last snapshot to the folder field as CSV or Parquet; the paths."""
+        """Write the last snapshot as CSV or Parquet into ``{folder}/{fmt}`` (one folder
+        per format: a folder's ``snapshot.json`` names one); the paths. The message
+        gives the folder's full path (the kernel's working folder is not the user's)."""
         if self.snapshot is None:
             return []
-        writer: Callable[[str], list[Path]] = (
+        target = (Path(self.folder.value).expanduser() / fmt).resolve()
+        writer: Callable[[Path], list[Path]] = (
             self.snapshot.to_csv if fmt == "csv" else self.snapshot.to_parquet
         )
         try:
-            paths = writer(self.folder.value)
+            paths = writer(target)
         except (OSError, ImportError, ValueError) as exc:
             message(self.message, str(exc))
             return []
-        message(self.message, f"Wrote {len(paths)} files to {self.folder.value}", ok=True)
+        message(self.message, f"Wrote {len(paths):,} files to {target}", ok=True)
         return paths
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

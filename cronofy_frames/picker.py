@@ -158,8 +158,11 @@ class TokenPicker:
         self.previous = w.Button(description="Previous", icon="arrow-left")
         self.next = w.Button(description="Next", icon="arrow-right")
         self.page_label = w.HTML()
-        self.remove_selected = w.Button(description="Remove selected", icon="trash")
-        self.remove_matching = w.Button(description="Remove all matching", icon="trash")
+        wide = w.Layout(width="auto")  # the whole label, never "Remove all ma…"
+        self.remove_selected = w.Button(description="Remove selected", icon="trash", layout=wide)
+        self.remove_matching = w.Button(
+            description="Remove all matching", icon="trash", layout=wide
+        )
         self.search.observe(lambda _: self._refilter(), names="value")
         self.previous.on_click(lambda _: self._turn(-1))
         self.next.on_click(lambda _: self._turn(1))
@@ -262,7 +265,7 @@ class TokenPicker:
         if self.replace.value:
             self.sources = {}
         self.tokens = merged
-        message(self.message, f"{len(tokens)} added; {len(self.tokens)} in all.", ok=True)
+        message(self.message, f"{len(tokens):,} added; {len(self.tokens):,} in all.", ok=True)
         self._refilter()
         return True
 

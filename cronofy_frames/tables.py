@@ -22,7 +22,7 @@ import pandas as pd
 
 from .data_centers import DATA_CENTERS
 
-__all__ = ["FILTER_COLUMNS", "FrameTable", "html_table", "safe_link"]
+__all__ = ["FILTER_COLUMNS", "FrameTable", "cell", "html_table", "safe_link"]
 
 PAGE_ROWS = 50
 FILTER_COLUMNS = ("data_center", "provider_service", "access_mode", "profile_connected", "kind")
@@ -99,7 +99,11 @@ class FrameTable:
         """One dropdown per filter column, made once: a frame without the column hides it."""
         if not self.filters:
             for column in FILTER_COLUMNS:
-                dropdown = w.Dropdown(description=column, layout=w.Layout(width="240px"))
+                dropdown = w.Dropdown(
+                    description=column,
+                    style={"description_width": "initial"},
+                    layout=w.Layout(width="auto"),
+                )
                 dropdown.observe(lambda _: self._first_page(), names="value")
                 self.filters[column] = dropdown
             self.filter_box.children = list(self.filters.values())
@@ -151,11 +155,46 @@ class FrameTable:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
+STYLE = (
+    "<style>"
+    ".cf-scroll{overflow-x:auto;transform:rotateX(180deg)}"  # the scroll bar on top
+    ".cf-scroll>table{transform:rotateX(180deg)}"
+    ".cf-table{border-collapse:collapse;font-size:12px}"
+    ".cf-table th,.cf-table td{padding:2px 8px;text-align:left;white-space:nowrap;"
+    "max-width:28em;overflow:hidden;text-overflow:ellipsis;border-bottom:1px solid #ddd}"
+    ".cf-table td.num{text-align:right}"
+    ".cf-table a{color:#1565c0;text-decoration:underline}"
+    "</style>"
+)
+
+
+def cell(value: object) -> tuple[str, bool]:
+    """How a value shows in a table, as escaped HTML, and whether it is a number: blank
+    for missing, times to the second (UTC), whole numbers with thousands separators,
+    Cronofy relink URLs as links (:func:`safe_link`)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "", False
+    if isinstance(value, float) and pd.isna(value):
+        return "", False
+    if isinstance(value, pd.Timestamp):
+        return html.escape(value.strftime("%Y-%m-%d %H:%M:%S")), False
+    if isinstance(value, bool):
+        return str(value), False
+    if isinstance(value, int):
+        return f"{value:,}", True
+    if isinstance(value, float):
+        return (f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"), True
+    return safe_link(value), False
+
+
 def html_table(rows: pd.DataFrame) -> str:
-    """Rows as an HTML table: every cell escaped, Cronofy relink URLs as links."""
+    """Rows as an HTML table (every cell escaped and formatted by :func:`cell`), in a box
+    that scrolls sideways with its scroll bar on top."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{safe_link(v)}</td>" for v in record) + "</tr>"
-        for record in rows.itertuples(index=False)
-    )
-    return f'<table class="cf-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    lines = []
+    for record in rows.astype(object).itertuples(index=False):
+        cells = [cell(v) for v in record]
+        tds = "".join(f'<td class="num">{t}</td>' if n else f"<td>{t}</td>" for t, n in cells)
+        lines.append(f"<tr>{tds}</tr>")
+    table = f'<table class="cf-table"><thead><tr>{head}</tr></thead><tbody>{"".join(lines)}'
+    return f'{STYLE}<div class="cf-scroll">{table}</tbody></table></div>'

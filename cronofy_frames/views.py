@@ -47,6 +47,7 @@ class ResultsView:
             "Conferencing": snap.conferencing,
             "Errors": snap.errors,
             "Health": report.tokens,
+            "To relink": report.relink,  # all of them, searchable, as every frame
         }
         for title, frame in frames.items():
             self._table(title, frame)
@@ -61,14 +62,29 @@ class ResultsView:
             self.tables[title] = FrameTable(frame)
 
 
+GLOSSARY = (
+    "<p><small><b>ok</b>: loaded. <b>retry</b>: failed this time (rate limit, server, "
+    "network, an odd answer): load again. <b>dead</b>: refused for good (revoked, no "
+    "refresh possible, plan, scope): the customer must authorize again. "
+    "<b>unfinished</b>: not checked (the load was stopped). <b>type_unknown</b>: tokens "
+    "that failed before their account type could be read. <b>initial_sync</b>: profiles "
+    "whose first sync is still running. <b>disconnected_pct</b>: disconnected profiles as "
+    "a percentage of all.</small></p>"
+)
+
+
 def health_html(report: HealthReport, snap: Snapshot) -> str:
-    """The summary tables, the relink list (links only to Cronofy's app hosts) and the
-    plots, as one HTML value (the same widget every load)."""
+    """The summary tables (with what their words mean), how many profiles to relink (the
+    whole list is the *To relink* tab) and the plots, as one HTML value."""
     parts = []
     for title, table in report.tables().items():
-        parts.append(f"<h4>{html.escape(title.capitalize())}</h4>{table.to_html(index=False)}")
-    relink = report.relink[["token_label", "kind", "provider_name", "profile_relink_url"]]
-    parts.append(f"<h4>To relink ({len(relink):,})</h4>{html_table(relink.head(500))}")
+        parts.append(f"<h4>{html.escape(title.capitalize())}</h4>{html_table(table)}")
+    parts.append(GLOSSARY)
+    parts.append(
+        f"<h4>To relink: {len(report.relink):,} profiles</h4>"
+        "<p>Every one, with its link, is in the <b>To relink</b> tab below (search it, "
+        "page through it, export it with the snapshot).</p>"
+    )
     parts.append(plots_html(snap))
     return "".join(parts)
 

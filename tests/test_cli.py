@@ -237,4 +237,6 @@ def test_load_says_up_front_what_the_rate_limits_allow(
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("rate limits: ")]
     assert lines
-    assert all(re.search(r"tokens at 500/min, at least \d+ s$", line) for line in lines)
+    pattern = r"tokens at 500/min \(Cronofy's documented limit\), at least \d+ s$"
+    assert all(re.search(pattern, line) for line in lines)
+    assert all("(sandbox http://127.0.0.1:" in line for line in lines)  # where it goes

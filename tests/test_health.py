@@ -110,7 +110,8 @@ def test_tokens_are_counted_by_account_type() -> None:
         "application_calendar": 1,
     }
     assert by_type.loc["account", ["ok", "profiles", "disconnected"]].tolist() == [4, 7, 3]
-    assert by_type.loc["type_unknown", ["ok", "failed", "dead", "retry"]].tolist() == [0, 3, 2, 1]
+    outcomes = ["ok", "failed", "dead", "retry", "unfinished"]
+    assert by_type.loc["type_unknown", outcomes].tolist() == [0, 2, 2, 0, 1]  # not checked: 1
 
 
 def test_profiles_are_counted_by_access_mode() -> None:
@@ -126,9 +127,9 @@ def test_report_prints_and_renders() -> None:
     head = text.split("\n")[0]
     for part in ("people=4", "service_accounts=1", "application_calendars=1", "type_unknown=3"):
         assert part in head
-    assert "): 6 ok, 3 failed (" in head
+    assert "): 6 ok, 2 failed (2 dead: " in head  # unfinished is not failed ...
     assert "refresh_failed=1" in text
-    assert "unfinished=1" in text
+    assert "1 not checked (the load was stopped" in head  # ... but its own category
     assert "3 disconnected profiles, 1 in initial sync" in text
     assert "1 disconnected conferencing profiles" in text
     for title in ("by account type:", "by access mode:", "by data center:"):

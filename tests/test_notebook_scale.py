@@ -140,7 +140,11 @@ def test_time_floor_says_what_the_rate_limits_allow() -> None:
         2505,
         500,
     ]
-    assert cf.loader.describe_floor(floor) == ["us: 2,505 tokens at 500/min, at least 5 min"]
+    assert cf.loader.describe_floor(floor) == [
+        "us: 2,505 tokens at 500/min (Cronofy's documented limit), at least 5 min 0 s"
+    ]
+    unlimited = cf.time_floor(tokens, rate_limits=None)  # None never unlimits Cronofy
+    assert unlimited.loc[0, "per_minute"] == 500
 
 
 SLOW = sandbox.Faults(latency=0.05, expired=0.5)

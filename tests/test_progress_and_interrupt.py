@@ -119,7 +119,8 @@ def test_workers_wait_while_the_loading_thread_is_behind(monkeypatch: pytest.Mon
         return Result(state)
 
     states = [TokenState(cf.Token(f"access_{i:06d}_value", "us", f"t{i}")) for i in range(50)]
-    fan = FanOut(runner, states, 1, threading.Event(), Progress(50, False, lambda: 0))
+    progress = Progress([s.token.route for s in states], False, lambda: 0)
+    fan = FanOut(runner, states, 1, threading.Event(), progress)
     fan._room = Room(5)
     results = iter(fan)
     next(results)

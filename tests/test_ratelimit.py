@@ -135,3 +135,62 @@ def test_a_window_full_of_requests_in_flight_waits_for_their_answers() -> None:
     with pytest.raises(Interrupted):
         limiter.acquire()
     assert sim.now == pytest.approx(1000.0 + POLL)
+
+
+# -- a limit turned off is off only where it was turned off (#21) -----------------------
+
+
+def test_none_turns_off_only_a_sandboxs_limit_never_cronofys() -> None:
+    from cronofy_frames._ratelimit import DEFAULT_RATE_LIMIT as DEFAULT
+    from cronofy_frames._transport import limit_for
+
+    mine, other = "http://127.0.0.1:8123", "http://127.0.0.1:9000"
+    assert limit_for(None, "us") == DEFAULT  # a real data center keeps the documented limit
+    assert limit_for(None, mine) is None
+    only_mine = {mine: None}
+    assert limit_for(only_mine, mine) is None
+    assert limit_for(only_mine, other) == DEFAULT  # a sandbox added later: limited
+    assert limit_for(only_mine, "uk") == DEFAULT
+    assert limit_for({"uk": None}, "uk") == DEFAULT
+    raised = cf.RateLimit(100, 1000)
+    assert limit_for({"uk": raised}, "uk") == raised  # raised with numbers: as given
+
+
+def test_the_count_down_comes_from_the_limiters_budget() -> None:
+    sim = SimulatedTime()
+    limiter = RateLimiter(cf.RateLimit(10, 30), sim, sim.clock)
+    assert limiter.seconds_for(30) == floor_seconds(30, cf.RateLimit(10, 30))
+    for _ in range(30):  # the minute's budget spent
+        limiter.acquire()
+        limiter.complete()
+    spent = limiter.seconds_for(1)
+    assert 55 < spent <= 61 + JITTER  # the next send waits for the oldest to age out
+    sim.now += 30
+    assert limiter.seconds_for(1) == pytest.approx(spent - 30)
+
+
+def test_tokens_added_later_to_a_panel_built_for_its_own_sandbox_keep_the_limit() -> None:
+    """The notebook's panel turns the limit off for its own sandbox only; tokens of
+    another server added later (here a sandbox enforcing Cronofy's 50/s and 500/min)
+    are loaded under the documented limit: not one is rate_limited."""
+    from cronofy_frames import sandbox
+    from cronofy_frames.widgets import LoadPanel, TokenPicker
+    from tests.helpers import tokens_of
+
+    with (
+        sandbox.serve(accounts=3, seed=1, rate_limit=None) as own,
+        sandbox.serve(accounts=160, seed=2, rate_limit=cf.RateLimit(50, 500)) as strict,
+    ):
+        picker = TokenPicker()
+        picker.add_tokens(tokens_of(own))
+        mine = {url: None for url in own.credentials_by_url}
+        panel = LoadPanel(picker, rate_limits=mine, retries=0, progress=False)
+        later = [cf.Token(t.access_token, t.api_url, f"later-{t.label}") for t in tokens_of(strict)]
+        picker.add_tokens(later)  # uploaded later
+        snap = panel.load_and_wait()
+        plan = panel.plan.value
+    assert snap is not None
+    assert "rate_limited" not in set(snap.errors["kind"])
+    assert len(snap.accounts) == 163
+    assert "no client-side limit: turned off for this sandbox" in plan
+    assert "at 500/min (Cronofy&#x27;s documented limit)" in plan

@@ -173,10 +173,16 @@ def test_load_panel_loads_shows_tables_and_exports(sb: sandbox.Sandbox, tmp_path
         b.label for b, a in zip(before, picker.tokens, strict=True) if a != b
     }
     assert refreshed  # expired tokens came back refreshed, for the next load
-    panel.folder.value = str(tmp_path / "out")
-    panel.csv_button.click()
-    assert (tmp_path / "out" / "profiles.csv").exists()
-    assert "Wrote 7 files" in panel.message.value  # 5 frames, roster, metadata
+    panel.folder.value = "out"  # relative to the kernel's folder ...
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        panel.csv_button.click()
+        csv_said = panel.message.value
+        panel.parquet_button.click()
+    assert (tmp_path / "out" / "csv" / "profiles.csv").exists()  # one folder per format
+    assert (tmp_path / "out" / "parquet" / "profiles.parquet").exists()
+    assert f"Wrote 7 files to {tmp_path / 'out' / 'csv'}" in csv_said  # ... said in full
+    assert cf.read_snapshot(tmp_path / "out" / "parquet").accounts.shape[0] == 12
     assert all(t.access_token not in widget_state() for t in [*before, *picker.tokens])
 
 
