@@ -204,7 +204,9 @@ def test_the_panels_plots_never_switch_the_kernels_backend(sb: sandbox.Sandbox) 
     """The panel draws on its own Figure and Agg canvas; a notebook's inline backend
     (here: any non-Agg one) stays, so its own plot cells keep showing plots."""
     import matplotlib
+    import matplotlib.pyplot as plt
 
+    plt.close("all")
     before = matplotlib.get_backend()
     matplotlib.use("svg")
     try:
