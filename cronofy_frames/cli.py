@@ -3,16 +3,20 @@
 Exit status: 0 when all went well, 1 when some tokens failed (their errors are in
 errors.csv and the rest of the data is written), 2 for bad input (including a
 refreshed-pairs file that cannot be written), 3 when a refreshed pair could not be
-appended to it mid-load (it went to the fallback file named), 130 when interrupted.
+appended to it mid-load (it went to the fallback file named), 130 when interrupted
+(Ctrl-C), 143 when terminated (SIGTERM). Output fits 100 columns.
 Errors go to stderr, one line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import signal
 import sys
+import textwrap
+import threading
 import unicodedata
 import warnings
 from collections.abc import Sequence
@@ -25,7 +29,7 @@ from . import RateLimit, RefreshedPairsNotSaved
 from .credentials import ClientCredentials, Token, normalize_credentials, refreshable
 from .diff import diff
 from .export import FORMATS
-from .folder_load import RunOutcome, load_to_folder
+from .folder_load import PartsFolder, RunOutcome, load_to_folder
 from .health import UndocumentedScopeWarning, connection_health, scope_audit
 from .history import TREND_BY, read_history
 from .loader import LoadOptions, describe_floor, load, time_floor
@@ -70,7 +74,8 @@ full disk), refreshing stops, the pair goes to a fallback file (named on stderr,
 back beside the file) and the tokens that needed a refresh are left for --resume.
 Failed tokens are listed after the counts (a screenful; all of them in errors.csv).
 Exit status 0: all tokens loaded; 1: some failed (see errors.csv); 2: bad input;
-3: refreshed pairs could not be appended (see the fallback file); 130: interrupted."""
+3: refreshed pairs could not be appended (see the fallback file); 130: interrupted
+(Ctrl-C); 143: terminated (SIGTERM). Both keep finished work for --resume."""
 
 
 _ESCAPES = re.compile(  # CSI (ESC [ or 0x9b), OSC (ESC ] ... BEL or ST), any other ESC x
@@ -114,16 +119,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[command](rest)
     except KeyboardInterrupt:  # outside a load (which keeps its work and returns 130)
         print("interrupted", file=sys.stderr)
-        return 130
+        return 143 if TERMINATED.is_set() else 130
+
+
+TERMINATED = threading.Event()  # set by SIGTERM (the program's, see console)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM is a Ctrl-C: finished work kept, the --resume hint, then exit 143."""
+    TERMINATED.set()
+    raise KeyboardInterrupt
 
 
 def console() -> NoReturn:
-    """The ``cronofy-frames`` program: :func:`main`, then exit with its status. After an
-    interrupt, Ctrl-C is ignored while the process ends (worker threads finish their
-    last request, bounded by the timeout), so no traceback is ever printed."""
+    """The ``cronofy-frames`` program: :func:`main`, then exit with its status. SIGTERM
+    (a scheduler stopping the job) ends a load as Ctrl-C does, with exit status 143.
+    After an interrupt, further ones are ignored while the process ends (worker threads
+    finish their last request, bounded by the timeout), so no traceback is printed."""
+    signal.signal(signal.SIGTERM, _terminate)
     status = main()
-    if status == 130:
+    if status in (130, 143):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(status)
 
 
@@ -203,7 +220,7 @@ def _options(args: argparse.Namespace) -> LoadOptions:
             f"--rate-limit {args.rate_limit!r}: want PER_SECOND/PER_MINUTE, "
             f"e.g. {LIMIT.per_second}/{LIMIT.per_minute}"
         ) from None
-    return LoadOptions(
+    options = LoadOptions(
         credentials=credentials_from_csv(args.credentials) if args.credentials else None,
         timeout=args.timeout,
         max_workers=args.max_workers,
@@ -214,11 +231,13 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         endpoints=args.endpoints,
         exact_scopes=args.exact_scopes,
     )
+    options.transport_config()  # --timeout -3 and the like: refused before any folder
+    return options
 
 
 def load_command(argv: Sequence[str]) -> int:
     """``cronofy-frames load``."""
-    args = _load_parser().parse_args(argv)
+    args = _parse(_load_parser(), argv)
     saved = Path(args.save_refreshed or refreshed_path(args.tokens))
     try:
         options = _options(args)
@@ -227,13 +246,11 @@ def load_command(argv: Sequence[str]) -> int:
         if read.note():
             say(read.note(), file=sys.stderr)
         store = _store(read.tokens, options, saved)  # refused here, before any request
-        if options.progress:  # said with the progress bar, before it starts
-            floor = time_floor(
-                read.tokens, rate_limits=options.rate_limits, endpoints=options.endpoints
-            )
-            for line in describe_floor(floor):
-                print(f"rate limits: {line}", file=sys.stderr)
+        if options.credentials is None and any(t.refresh_token for t in read.tokens):
+            _warn_no_credentials(args.tokens)
         out, when = _destination(args)
+        if options.progress:  # said with the progress bar, before it starts
+            _say_floor(read.tokens, options, out if args.resume else None)
         fmt = args.format or ("parquet" if args.history else "csv")
         with warnings.catch_warnings():  # said once, by _report, from the outcome
             warnings.simplefilter("ignore", RefreshedPairsNotSaved)
@@ -249,7 +266,51 @@ def load_command(argv: Sequence[str]) -> int:
             )
     except (ValueError, OSError) as exc:
         return _fail(exc)
-    return _report(outcome, saved, str(out))
+    except KeyboardInterrupt:  # outside the fan-out (which hands a Ctrl-C over itself)
+        where = args.out or args.history
+        say(
+            f"interrupted: finished work is kept in {where}; rerun the same command with "
+            "--resume to go on",
+            file=sys.stderr,
+        )
+        return 143 if TERMINATED.is_set() else 130
+    return _report(outcome, saved, out / f"errors.{fmt}")
+
+
+def _say_floor(tokens: list[Token], options: LoadOptions, resumed: Path | None) -> None:
+    """What the rate limits allow for the tokens this run will load (with --resume:
+    those an earlier run did not finish)."""
+    done = PartsFolder(resumed).done_labels() if resumed is not None else set()
+    left = [t for t in tokens if t.label not in done]
+    floor = time_floor(left, rate_limits=options.rate_limits, endpoints=options.endpoints)
+    if done:
+        print(
+            f"rate limits: {len(done):,} tokens already done, {len(left):,} left", file=sys.stderr
+        )
+    for line in describe_floor(floor):
+        print(f"rate limits: {line}", file=sys.stderr)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments; an option the command does not know is named first (with the one
+    it most likely meant), before what a required option misses."""
+    known = {s for action in parser._actions for s in action.option_strings}
+    for word in argv:
+        name = word.split("=", 1)[0]
+        if name.startswith("--") and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            parser.error(f"unknown option {name}{hint}")
+    return parser.parse_args(argv)
+
+
+def _warn_no_credentials(tokens_csv: str) -> None:
+    say(
+        "warning: no --credentials: an expired token cannot be refreshed and will be "
+        "'unauthorized' (give the CSV of data_center,client_id,client_secret of your "
+        f"Cronofy application for the tokens of {tokens_csv})",
+        file=sys.stderr,
+    )
 
 
 def _store(tokens: list[Token], options: LoadOptions, path: Path) -> RefreshedTokenWriter | None:
@@ -274,9 +335,9 @@ def _destination(args: argparse.Namespace) -> tuple[Path, pd.Timestamp | None]:
     return snapshot_folder(root, when), when
 
 
-def _report(outcome: RunOutcome, saved: Path, out: str) -> int:
+def _report(outcome: RunOutcome, saved: Path, errors_file: Path) -> int:
     say(summary(len(outcome.tokens), outcome.tally, outcome.errors))
-    say(failures(outcome.errors, Path(out) / "errors.csv"))
+    say(failures(outcome.errors, errors_file))
     if outcome.refreshed:
         print(
             f"{outcome.refreshed} tokens were refreshed: their new pairs are in {saved}",
@@ -286,11 +347,12 @@ def _report(outcome: RunOutcome, saved: Path, out: str) -> int:
         return _pairs_refused(outcome, saved)
     if not outcome.complete:
         print(
-            f"interrupted: {len(outcome.unfinished)} tokens not finished; rerun with --resume",
+            f"interrupted: {len(outcome.unfinished):,} tokens not finished (finished work is "
+            "kept); rerun the same command with --resume to go on",
             file=sys.stderr,
         )
-        return 130
-    print(f"wrote {', '.join(str(p) for p in outcome.written)}")
+        return 143 if TERMINATED.is_set() else 130
+    say(wrote(outcome.written))
     return 1 if not outcome.errors.empty else 0
 
 
@@ -311,32 +373,37 @@ def _pairs_refused(outcome: RunOutcome, saved: Path) -> int:
     return 3
 
 
-SCREENFUL = 20  # failed tokens listed on the terminal; the rest are in errors.csv
-REASON_WIDTH = 70
+SCREENFUL = 20  # failed tokens listed on the terminal; the rest are in the errors file
+WIDTH = 100  # what the commands print fits this many columns
+_ENDPOINT = re.compile(r"^(GET|POST) /\S+: ")
 
 
 def failures(errors: pd.DataFrame, where: Path) -> str:
-    """The failed tokens (label, data center, kind, a short reason), a screenful at most,
-    and where all of them are; "" when none failed."""
+    """The failed tokens (label, data center, kind, the whole reason, wrapped), a
+    screenful at most, and where all of them are; "" when none failed."""
     errors = errors.drop_duplicates("token_label")
     if errors.empty:
         return ""
     shown = errors.head(SCREENFUL)
-    table = pd.DataFrame(
-        {
-            "token": shown["token_label"],
-            "data_center": shown["data_center"],
-            "kind": shown["kind"].astype(str),
-            "reason": [_short(str(m)) for m in shown["message"]],
-        }
-    ).to_string(index=False)
+    heads = [
+        f"{t}  {dc}  {k}"
+        for t, dc, k in zip(
+            shown["token_label"], shown["data_center"], shown["kind"].astype(str), strict=True
+        )
+    ]
+    indent = min(max(map(len, heads)) + 2, WIDTH // 2)
+    lines = []
+    for head, message in zip(heads, shown["message"], strict=True):
+        reason = _ENDPOINT.sub("", str(message))
+        wrapped = textwrap.wrap(reason, WIDTH - indent) or [""]
+        lines.append(f"{head:<{indent}}{wrapped[0]}")
+        lines += [" " * indent + more for more in wrapped[1:]]
     rest = len(errors) - len(shown)
-    more = f"... and {rest} more; every" if rest else "Every"
-    return f"\nfailed tokens:\n{table}\n{more} error is in {where}"
-
-
-def _short(message: str) -> str:
-    return message if len(message) <= REASON_WIDTH else message[: REASON_WIDTH - 1] + "…"
+    more = f"... and {rest:,} more; every" if rest else "Every"
+    tail = f"{more} error is in {where}"
+    if len(tail) > WIDTH:  # a long path on a line of its own
+        tail = f"{more} error is in\n  {where}"
+    return "\nfailed tokens:\n" + "\n".join(lines) + f"\n{tail}"
 
 
 def _fail(exc: BaseException) -> int:
@@ -430,7 +497,7 @@ def diff_command(argv: Sequence[str]) -> int:
     for name in ("newly_disconnected", "tokens_died", "scope_changed"):
         frame = getattr(changes, name)
         if len(frame):
-            say(f"\n{name.replace('_', ' ')}:\n{frame.to_string(index=False)}")
+            say(f"\n{name.replace('_', ' ')}:\n{frame.to_string(index=False, line_width=WIDTH)}")
     return 0
 
 
@@ -463,8 +530,26 @@ def demo_command(argv: Sequence[str]) -> int:
     say(summary(len(snap.tokens), Tally.of(snap), snap.errors))
     say(failures(snap.errors, Path(args.out) / "errors.csv"))
     say(f"\n{connection_health(snap)}")
-    print(f"\nwrote {', '.join(str(x) for x in paths)}")
+    say("\n" + textwrap.fill(INJECTED, WIDTH))
+    say(f"\n{wrote(paths)}")
     return 0
+
+
+INJECTED = (
+    "The sandbox failed on purpose, to show what a real audit meets: 8% of its tokens "
+    "expired (refreshed with the client credentials: they load), 2% revoked "
+    "(refresh_failed: a customer must authorize again), and 2% of requests answered 503 "
+    "(retried; a token whose retries all failed is server_error: load it again)."
+)
+
+
+def wrote(paths: list[Path]) -> str:
+    """ "wrote 7 files to FOLDER: profiles.csv, ...", wrapped to 100 columns."""
+    folders = {str(p.parent) for p in paths}
+    if len(folders) != 1:
+        return textwrap.fill("wrote " + ", ".join(map(str, paths)), WIDTH)
+    names = ", ".join(p.name for p in paths)
+    return textwrap.fill(f"wrote {len(paths)} files to {folders.pop()}: {names}", WIDTH)
 
 
 def trend_command(argv: Sequence[str]) -> int:
@@ -483,8 +568,8 @@ def trend_command(argv: Sequence[str]) -> int:
         table = read_history(args.folder).trend(args.by)
     except (ValueError, OSError, ImportError) as exc:
         return _fail(exc)
-    table["snapshot_at"] = table["snapshot_at"].dt.strftime("%Y-%m-%d %H:%M")
-    say(table.to_string(index=False))
+    table["snapshot_at"] = table["snapshot_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    say(table.to_string(index=False, line_width=WIDTH))
     return 0
 
 
@@ -501,17 +586,28 @@ def chronic_command(argv: Sequence[str]) -> int:
     p.add_argument("--weeks", type=int, default=4, help="how long (default 4)")
     args = p.parse_args(argv)
     try:
-        found = read_history(args.folder).chronic(args.weeks)
+        history = read_history(args.folder)
+        found = history.chronic(args.weeks)
     except (ValueError, OSError, ImportError) as exc:
         return _fail(exc)
+    _warn_short_history(history.snapshots["taken_at"], args.weeks)
     say(found)
     for title, frame in (("profiles", found.profiles), ("tokens", found.tokens)):
         if len(frame):
-            shown = frame.assign(since=frame["since"].dt.strftime("%Y-%m-%d"))
-            say(f"\n{title}:")
-            for row in shown.astype(str).itertuples(index=False):
-                say("  ".join(row))
+            shown = frame.assign(since=frame["since"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+            say(f"\n{title}:\n{shown.to_string(index=False, line_width=WIDTH)}")
     return 0
+
+
+def _warn_short_history(taken: pd.Series, weeks: int) -> None:
+    """A history that spans less than the window cannot show a problem that long."""
+    span = taken.max() - taken.min() if len(taken) else pd.Timedelta(0)
+    if span < pd.Timedelta(weeks=weeks):
+        say(
+            f"warning: the history spans {span.days} days ({len(taken)} snapshots), less "
+            f"than --weeks {weeks}: what is listed has lasted that long at most",
+            file=sys.stderr,
+        )
 
 
 COMMANDS = {

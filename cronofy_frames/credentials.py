@@ -105,11 +105,9 @@ class Token:
                 if blank(refresh_token)
                 else checked("refresh_token", _clean_secret, refresh_token, "refresh token")
             )
-            location = (
-                checked("data_center", resolve, data_center)
-                if blank(base_url)
-                else checked("base_url", bind, data_center, base_url)
-            )
+            location = checked("data_center", resolve, data_center)  # a typo is its own
+            if not blank(base_url):
+                location = checked("base_url", bind, location.route, base_url)
         except FieldError as exc:
             raise FieldError(exc.column, exc.problem, name) from None
         object.__setattr__(self, "access_token", access)

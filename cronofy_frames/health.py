@@ -14,6 +14,7 @@ cf.plot_connections(snap, by="access_mode")        # matplotlib (notebook extra)
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ TYPE_COLUMNS = {
     "service_account": "service_accounts",
     "application_calendar": "application_calendars",
 }
+TEXT_WIDTH = 100  # the report as text fits this many columns
 UNKNOWN_TYPE = "type_unknown"  # tokens that failed before their type was seen
 PLOT_BY = ("provider_service", "data_center", "provider_name", "access_mode")
 
@@ -68,9 +70,10 @@ class HealthReport:
         return t[(t["status"] != "ok") | broken]
 
     def __str__(self) -> str:
-        lines = [self.headline(), ""]
+        """The report as text that fits 100 columns (wide tables wrap)."""
+        lines = [*textwrap.wrap(self.headline(), TEXT_WIDTH), ""]
         for title, table in self.tables().items():
-            lines += [f"{title}:", table.to_string(index=False), ""]
+            lines += [f"{title}:", table.to_string(index=False, line_width=TEXT_WIDTH), ""]
         if len(self.relink):
             lines += [f"to relink ({len(self.relink)}):", *relink_lines(self.relink)]
         return "\n".join(lines).rstrip()
@@ -116,14 +119,17 @@ class HealthReport:
 
 
 def relink_lines(relink: pd.DataFrame) -> list[str]:
-    """The relink list as lines (label, what, provider, URL), two spaces apart and never
-    padded to the longest URL."""
-    return [
-        "  ".join(str(v) if pd.notna(v) else "-" for v in row)
-        for row in relink[
-            ["token_label", "kind", "provider_name", "profile_relink_url"]
-        ].itertuples(index=False)
-    ]
+    """The relink list as lines: label, what and provider, then the URL, whole (a cut
+    URL is no link), on the same line when it fits in 100 columns, else on the next."""
+    lines = []
+    for row in relink[["token_label", "kind", "provider_name", "profile_relink_url"]].itertuples(
+        index=False
+    ):
+        head = "  ".join(str(v) if pd.notna(v) else "-" for v in row[:3])
+        url = str(row[3]) if pd.notna(row[3]) else "-"
+        together = f"{head}  {url}"
+        lines += [together] if len(together) <= TEXT_WIDTH else [head, f"    {url}"]
+    return lines
 
 
 def _type_column(account_type: str) -> str:

@@ -17,6 +17,7 @@ from cronofy_frames.cli import main
 from cronofy_frames.folder_load import PartsFolder
 from cronofy_frames.sandbox import Faults
 from tests.helpers import cli, load_args
+from tests.test_hostile import wait_for
 
 
 def load_into(sb: sandbox.Sandbox, tmp_path: Path, out: Path, *extra: str) -> int:
@@ -240,3 +241,93 @@ def test_load_says_up_front_what_the_rate_limits_allow(
     pattern = r"tokens at 500/min \(Cronofy's documented limit\), at least \d+ s$"
     assert all(re.search(pattern, line) for line in lines)
     assert all("(sandbox http://127.0.0.1:" in line for line in lines)  # where it goes
+
+
+# -- CLI manners (#21) ------------------------------------------------------------------
+
+
+@pytest.mark.slow  # a subprocess against a slow sandbox
+def test_sigterm_ends_a_load_like_ctrl_c_keeping_its_work(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    with sandbox.serve(accounts=200, seed=5, rate_limit=None, faults=Faults(latency=0.2)) as sb:
+        args = load_args(sb, tmp_path, out, "--max-workers", "1")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cronofy_frames", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: sum(sb.world.requests.values()) >= 24)  # some tokens are done
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        done = PartsFolder(out).done_labels()
+        again = load_args(sb, tmp_path, out, "--max-workers", "8", progress=True)
+        resumed = cli(*again, "--resume")
+    assert proc.returncode == 143
+    assert "--resume" in err
+    assert "Traceback" not in err
+    assert done
+    assert resumed.returncode == 0, resumed.stderr
+    plan = f"rate limits: {len(done):,} tokens already done, {200 - len(done):,} left"
+    assert plan in resumed.stderr  # the floor of what is left, not of every token
+    assert len(pd.read_csv(out / "accounts.csv")) == 200
+
+
+def test_an_unknown_option_is_named_with_what_it_likely_meant(tmp_path: Path) -> None:
+    done = cli("load", "tokens.csv", "--histroy", str(tmp_path / "h"))
+    assert done.returncode == 2
+    assert "unknown option --histroy (did you mean --history?)" in done.stderr
+    assert "--out" not in done.stderr.splitlines()[-1]
+
+
+def test_a_bad_timeout_is_refused_before_any_folder_is_made(tmp_path: Path) -> None:
+    with sandbox.serve(accounts=2, seed=5, rate_limit=None) as sb:
+        done = cli(*load_args(sb, tmp_path, tmp_path / "out", "--timeout", "-3"))
+    assert done.returncode == 2
+    assert "timeout" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_load_without_credentials_says_so_before_tokens_turn_unauthorized(
+    tmp_path: Path,
+) -> None:
+    with sandbox.serve(accounts=4, seed=5, rate_limit=None) as sb:
+        sb.write_tokens_csv(tmp_path / "tokens.csv")
+        done = cli(
+            "load", str(tmp_path / "tokens.csv"), "--out", str(tmp_path / "o"), "--no-progress"
+        )
+    assert done.returncode == 0
+    assert done.stderr.startswith("warning: no --credentials: an expired token cannot be refreshed")
+
+
+def test_reasons_are_whole_and_the_errors_file_is_named_by_its_format(tmp_path: Path) -> None:
+    with sandbox.serve(accounts=30, seed=15, rate_limit=None, faults=Faults(revoked=0.2)) as sb:
+        done = cli(*load_args(sb, tmp_path, tmp_path / "unused", "--format", "parquet"))
+    listing = done.stdout.split("failed tokens:", 1)[1]
+    assert "a new authorization is needed" in " ".join(listing.split())  # never cut short
+    assert "POST /oauth/token:" not in listing
+    assert str(tmp_path / "unused" / "errors.parquet") in listing
+    paths = str(tmp_path)  # a path is never cut: it may stand alone on a longer line
+    assert all(len(line) <= 100 for line in done.stdout.splitlines() if paths not in line)
+
+
+def test_a_data_center_typo_is_blamed_on_its_own_column(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.csv"
+    path.write_text(
+        "label,data_center,access_token,base_url\nacme,ukk,tok_abcdefghijklmnop,http://127.0.0.1:9\n"
+    )
+    with pytest.raises(ValueError, match=r"row 2, column data_center: unknown data center 'ukk'"):
+        cf.tokens_from_csv(path)
+
+
+def test_the_demo_fits_100_columns_and_says_what_failed_on_purpose(tmp_path: Path) -> None:
+    done = cli("demo", "--accounts", "60", "--out", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= 100 for line in lines if not line.startswith("    https://"))
+    assert "failed on purpose" in done.stdout

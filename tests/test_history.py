@@ -252,3 +252,18 @@ def test_resume_with_history_finds_the_newest_unfinished_run(tmp_path: Path) -> 
     unfinished = PartsFolder.unfinished_under(tmp_path)
     assert [p.name for p in unfinished] == ["2026-01-05T06-00-00Z", "2026-01-12T06-00-00Z"]
     assert cf.history.folder_time(unfinished[-1]) == pd.Timestamp("2026-01-12T06:00:00Z")
+
+
+def test_chronic_warns_when_the_history_is_shorter_than_its_window(tmp_path: Path) -> None:
+    from tests.snapshots import every_case
+
+    for when in ("2026-01-05T06:00:00Z", "2026-01-12T06:00:00Z"):
+        snap = every_case()
+        snap.taken_at = pd.Timestamp(when)
+        snap.to_parquet(cf.snapshot_folder(tmp_path, pd.Timestamp(when)))
+    done = cli("chronic", str(tmp_path), "--weeks", "4")
+    trend = cli("trend", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "warning: the history spans 7 days (2 snapshots), less than --weeks 4" in done.stderr
+    assert "token_label" in done.stdout  # rows come with their headers
+    assert "2026-01-12 06:00:00" in trend.stdout  # to the second

@@ -141,7 +141,7 @@ def test_health_says_retry_for_transient_failures_and_dead_for_permanent(
     assert set(retry.tokens.loc[retry.tokens["status"] != "ok", "outcome"]) == {"retry"}
     assert set(dead.tokens.loc[dead.tokens["token_label"].isin(uk), "outcome"]) == {"dead"}
     assert "to retry: rate_limited=" in str(retry)
-    assert f"0 to retry: none; {len(uk)} dead: unauthorized={len(uk)}" in str(dead)
+    assert f"{len(uk)} failed ({len(uk)} dead: unauthorized={len(uk)})" in str(dead)
     by_dc = dead.by_data_center.set_index("data_center")
     assert by_dc.loc[by_dc.index.str.len() > 0, "dead"].sum() == len(uk)
 
