@@ -17,6 +17,7 @@ from ._exceptions import (
     RefreshedPairsNotSaved,
     RefreshedTokensApplied,
     RequestFailed,
+    UnknownShapeWarning,
 )
 from ._ratelimit import RateLimit
 from ._version import __version__
@@ -86,6 +87,7 @@ __all__ = [
     "SnapshotDiff",
     "Token",
     "UndocumentedScopeWarning",
+    "UnknownShapeWarning",
     "__version__",
     "access_mode",
     "connection_health",

@@ -37,6 +37,8 @@ class ProfileRow(TypedDict):
     profile_connected: bool | None
     profile_initial_sync_required: bool | None
     profile_relink_url: str | None
+    provider_protocol: str | None  # Office 365 (userinfo): exchange_web_services, graph_api
+    graph_api_migration_url: str | None  # with exchange_web_services: move to Graph here
 
 
 class AccountRow(TypedDict):
@@ -127,6 +129,7 @@ class UserInfo(TypedDict):
     profiles: list[ProfileRow]
     calendars: list[CalendarRow]
     conferencing: list[ConferencingRow]
+    shape: str  # "documented", or "unknown": an undocumented shape, kept as far as known
 
 
 def text(value: object) -> str | None:
@@ -160,6 +163,8 @@ def parse_profile(entry: dict[str, Any]) -> ProfileRow:
         profile_connected=flag(entry.get("profile_connected")),
         profile_initial_sync_required=flag(entry.get("profile_initial_sync_required")),
         profile_relink_url=text(entry.get("profile_relink_url")) or None,
+        provider_protocol=text(entry.get("provider_protocol")),
+        graph_api_migration_url=text(entry.get("graph_api_migration_url")) or None,
     )
 
 
@@ -223,12 +228,17 @@ def parse_userinfo(payload: Any) -> UserInfo:
     ``sub`` is the account id and ``zoneinfo`` the default time zone; ``email`` and
     ``name`` are optional; the scope is ``cronofy.data.authorization.scope``. Any
     ``cronofy.type`` is kept verbatim; an account that is not a plain ``account`` (a
-    service account, say) may have no ``profiles`` at all: it then has none.
+    service account, say) may have no ``profiles`` at all: it then has none. A service
+    account's older flat answer (``cronofy.service_account.domain`` or ``.email``, no
+    ``cronofy.data``) is its row with no profiles; any other shape with a usable ``sub``
+    is a row of what is known (``shape`` "unknown": the loader says so once).
     """
-    data = payload.get("cronofy.data") if isinstance(payload, dict) else None
-    if not isinstance(data, dict) or not isinstance(payload.get("sub"), str):
-        raise _bad(USERINFO, "the body has no 'sub' and 'cronofy.data'")
+    if not isinstance(payload, dict) or not isinstance(payload.get("sub"), str):
+        raise _bad(USERINFO, "the body has no 'sub'")
+    data = payload.get("cronofy.data")
     account_type = text(payload.get("cronofy.type"))
+    if not isinstance(data, dict):
+        return _without_data(payload, account_type)
     if "profiles" not in data and account_type not in (None, "account"):
         data = {**data, "profiles": []}
     profiles = parse_profiles(data, USERINFO)
@@ -242,7 +252,23 @@ def parse_userinfo(payload: Any) -> UserInfo:
         profiles=profiles,
         calendars=calendars,
         conferencing=parse_conferencing(data.get("conferencing_profiles")),
+        shape="documented",
     )
+
+
+FLAT = "cronofy.service_account."  # the older service-account keys: .domain, .email
+
+
+def _without_data(payload: dict[str, Any], account_type: str | None) -> UserInfo:
+    """A userinfo answer without ``cronofy.data``: a service account's flat answer, or
+    an unknown shape kept as far as it is known."""
+    domain, email = text(payload.get(FLAT + "domain")), text(payload.get(FLAT + "email"))
+    flat = account_type == "service_account" and (domain or email) is not None
+    account = _userinfo_account(payload, {}, account_type)
+    account["domain"] = domain or (email.rpartition("@")[2] if email and "@" in email else None)
+    account["email"] = account["email"] or email
+    shape = "documented" if flat else "unknown"
+    return UserInfo(account=account, profiles=[], calendars=[], conferencing=[], shape=shape)
 
 
 def _userinfo_account(

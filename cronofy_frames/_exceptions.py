@@ -10,7 +10,8 @@
     UserWarning
      ├── RefreshedTokensApplied   reading a tokens CSV applied newer stored pairs
      ├── RefreshedPairsIgnored    stored pairs that belong to no token read were ignored
-     └── RefreshedPairsNotSaved   refreshed pairs went to a fallback file (or nowhere)
+     ├── RefreshedPairsNotSaved   refreshed pairs went to a fallback file (or nowhere)
+     └── UnknownShapeWarning      userinfo answers of no documented shape, kept as known
 
 Messages name the token's label, data center, endpoint and status, never a secret,
 and no exception keeps a request object (whose headers hold the token).
@@ -31,6 +32,7 @@ __all__ = [
     "RefreshedPairsNotSaved",
     "RefreshedTokensApplied",
     "RequestFailed",
+    "UnknownShapeWarning",
 ]
 
 ErrorKind = Literal[
@@ -115,3 +117,8 @@ class RefreshedPairsIgnored(UserWarning):
 class RefreshedPairsNotSaved(UserWarning):
     """Refreshed pairs could not be appended to their file: the warning names the
     fallback file they were written to (or says none could be written)."""
+
+
+class UnknownShapeWarning(UserWarning):
+    """Some /v1/userinfo answers had a usable ``sub`` but no documented shape (a type
+    Cronofy added later, say): their accounts rows hold what was known, no profiles."""

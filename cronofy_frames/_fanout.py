@@ -40,7 +40,11 @@ from .vocabulary import access_mode, shorthands
 
 Endpoints = Literal["auto", "documented"]
 FATAL_KINDS = frozenset({"unauthorized", "refresh_failed"})  # the next endpoint would fail too
-NO_USERINFO = frozenset({"payment_required", "forbidden", "not_found"})  # 402, 403, 404
+# userinfo answers about the application (402: the plan; 404: no such endpoint here):
+# its data center falls back to the documented endpoints for every later token
+NO_USERINFO = frozenset({"payment_required", "not_found"})
+# ... and about one token (403: a scope it lacks): that token alone falls back
+NOT_FOR_THIS_TOKEN = frozenset({"forbidden"})
 POLL_SECONDS = 0.25  # how often the progress bar and an interrupt are looked at
 GRACE_SECONDS = 1.0  # after an interrupt, how long requests in flight may still finish
 SLOW_SECONDS = 0.01  # a token slower than this adds a worker to its lane, unless ...
@@ -105,6 +109,7 @@ class TokenRunner:
         self.transport = transport
         self.want = want
         self._no_userinfo: set[str] = set()
+        self.unknown_shapes: list[str] = []  # labels whose userinfo had no documented shape
         self._lock = threading.Lock()
 
     def __call__(self, state: TokenState) -> Result:
@@ -130,15 +135,19 @@ class TokenRunner:
                 self._userinfo(result)
                 return
             except RequestFailed as failure:
-                if failure.kind not in NO_USERINFO:
+                if failure.kind not in NO_USERINFO | NOT_FOR_THIS_TOKEN:
                     _error(result, failure)
                     return
-                with self._lock:
-                    self._no_userinfo.add(state.token.route)
+                if failure.kind in NO_USERINFO:  # the application's answer: remembered
+                    with self._lock:
+                        self._no_userinfo.add(state.token.route)
         self._documented(result)
 
     def _userinfo(self, result: Result) -> None:
         info = fetch_userinfo(self.transport, result.state)
+        if info["shape"] != "documented":
+            with self._lock:
+                self.unknown_shapes.append(result.state.token.label)
         stamp, account = _stamp(result.state), info["account"]
         account_id, rows = account["account_id"], result.rows
         if self.want.accounts:
@@ -153,9 +162,11 @@ class TokenRunner:
 
     def _exact(self, result: Result, account: AccountRow) -> AccountRow:
         """With ``exact_scopes``, the fine-grained scope of /v1/account in place of a
-        userinfo scope holding a shorthand (one more request, for those tokens only).
+        userinfo scope holding a shorthand, or of none (one more request, for those
+        tokens only).
         If that request fails, the userinfo scope stays and the failure is an error row."""
-        if not (self.want.exact_scopes and shorthands(account["scope"])):
+        unknown = account["scope"] is None  # a service account's flat answer says none
+        if not (self.want.exact_scopes and (unknown or shorthands(account["scope"]))):
             return account
         try:
             exact = fetch_account(self.transport, result.state)
@@ -165,6 +176,8 @@ class TokenRunner:
         return AccountRow(**{**account, "scope": exact["scope"], "scope_source": "account"})
 
     def _documented(self, result: Result) -> None:
+        """/v1/account, then /v1/profiles. A failed token has one error row: a second
+        failure is told in the first row's message, never as a row of its own."""
         state, account = result.state, None
         try:
             if self.want.accounts or self.want.profiles:
@@ -180,7 +193,7 @@ class TokenRunner:
                 profiles = fetch_profiles(self.transport, state)
                 result.rows.profiles += _profile_records(_stamp(state), profiles, account)
             except RequestFailed as failure:
-                _error(result, failure)
+                _error_once(result, failure)
 
 
 def _profile_records(
@@ -220,6 +233,15 @@ def log_internal_error(label: str, exc: BaseException) -> None:
         frames,
         type(exc).__qualname__,
     )
+
+
+def _error_once(result: Result, failure: RequestFailed) -> None:
+    """An error row, or, when the token already has one, the failure told in it."""
+    if not result.rows.errors:
+        _error(result, failure)
+        return
+    first = result.rows.errors[0]
+    first["message"] = f"{first['message']}; and {failure.message}"
 
 
 def _stamp(state: TokenState) -> Stamp:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from . import schema
-from .export import read_csv_frame
+from .export import read_frame
 from .snapshot import Meta
 
 __all__ = ["Engine", "Entry", "HistoryWarning", "engine"]
@@ -152,12 +152,7 @@ class _Pandas:
 
     @staticmethod
     def _read(entry: Entry, name: str) -> pd.DataFrame:
-        path = entry.path / f"{name}.{entry.fmt}"
-        if not path.is_file():
-            return schema.empty(schema.SCHEMAS[name])
-        if entry.fmt == "parquet":
-            return schema.apply_dtypes(schema.SCHEMAS[name], pd.read_parquet(path))
-        return read_csv_frame(path, name)
+        return read_frame(entry.path / f"{name}.{entry.fmt}", name, entry.fmt)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return pd.read_sql_query(sql, self.db, params=list(params))

@@ -6,6 +6,7 @@ changes.conferencing_disconnected  # the same for conferencing profiles (Zoom, G
 changes.tokens_died           # tokens that loaded before and are refused now, for good
 changes.not_checked           # tokens that loaded before and could not be asked now
 changes.checked_again         # tokens that could not be asked before and loaded now
+changes.moved_to_graph        # Office 365 profiles that left Exchange Web Services for Graph
 print(changes)                # a short summary
 
 "Could not ask" is never "gone", and "asked at last" is never "new": a token that
@@ -49,6 +50,7 @@ class SnapshotDiff:
     checked_again: pd.DataFrame
     conferencing_disconnected: pd.DataFrame
     conferencing_reconnected: pd.DataFrame
+    moved_to_graph: pd.DataFrame  # Office 365 profiles on EWS before, on Microsoft Graph now
 
     @property
     def empty(self) -> bool:
@@ -84,7 +86,18 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
         scope_changed=_scope_changes(old, new),
         conferencing_disconnected=conferencing[0],
         conferencing_reconnected=conferencing[1],
+        moved_to_graph=_moved_to_graph(old.profiles, new.profiles),
     )
+
+
+def _moved_to_graph(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Profiles whose ``provider_protocol`` went from Exchange Web Services to Graph."""
+    columns = [*KEY, "provider_protocol"]
+    both = old[columns].merge(new[columns], on=KEY, how="inner", suffixes=("_old", ""))
+    was = both["provider_protocol_old"].eq("exchange_web_services").fillna(False)
+    now = both["provider_protocol"].eq("graph_api").fillna(False)
+    moved = both[(was & now).astype(bool)][KEY]
+    return moved.merge(new[PROFILE_COLUMNS], on=KEY, how="left").reset_index(drop=True)
 
 
 def _flips(

@@ -31,6 +31,7 @@ __all__ = [
     "atomic_path",
     "ensure_folder",
     "read_csv_frame",
+    "read_frame",
     "read_frames",
     "spreadsheet_restored",
     "spreadsheet_safe",
@@ -228,10 +229,12 @@ def read_frames(directory: str | Path, fmt: str) -> dict[str, pd.DataFrame]:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     folder = Path(directory)
-    return {name: _read_one(folder / f"{name}.{fmt}", name, fmt) for name in schema.FRAMES}
+    return {name: read_frame(folder / f"{name}.{fmt}", name, fmt) for name in schema.FRAMES}
 
 
-def _read_one(path: Path, name: str, fmt: str) -> pd.DataFrame:
+def read_frame(path: Path, name: str, fmt: str) -> pd.DataFrame:
+    """One frame of a snapshot folder as written by :func:`write_frames`, with exact
+    dtypes (an empty frame when the file is missing)."""
     frame_schema = schema.SCHEMAS[name]
     if not path.exists():
         return schema.empty(frame_schema)

@@ -44,6 +44,7 @@ TYPE_COLUMNS = {
 }
 TEXT_WIDTH = 100  # the report as text fits this many columns
 UNKNOWN_TYPE = "type_unknown"  # tokens that failed before their type was seen
+OTHER_TYPES = "other_types"  # tokens of a type Cronofy added after this was written
 PLOT_BY = ("provider_service", "data_center", "provider_name", "access_mode")
 
 
@@ -61,6 +62,7 @@ class HealthReport:
     by_account_type: pd.DataFrame
     by_access_mode: pd.DataFrame
     relink: pd.DataFrame
+    ews: pd.DataFrame  # Office 365 profiles still on Exchange Web Services, with their links
 
     @property
     def needs_attention(self) -> pd.DataFrame:
@@ -76,6 +78,9 @@ class HealthReport:
             lines += [f"{title}:", table.to_string(index=False, line_width=TEXT_WIDTH), ""]
         if len(self.relink):
             lines += [f"to relink ({len(self.relink)}):", *relink_lines(self.relink)]
+        if len(self.ews):
+            lines += ["", *textwrap.wrap(EWS_NOTE.format(n=len(self.ews)), TEXT_WIDTH)]
+            lines += relink_lines(self.ews, EWS_COLUMNS)
         return "\n".join(lines).rstrip()
 
     def headline(self) -> str:
@@ -118,13 +123,22 @@ class HealthReport:
         return "".join(parts)
 
 
-def relink_lines(relink: pd.DataFrame) -> list[str]:
-    """The relink list as lines: label, what and provider, then the URL, whole (a cut
-    URL is no link), on the same line when it fits in 100 columns, else on the next."""
+RELINK_COLUMNS = ["token_label", "kind", "provider_name", "profile_relink_url"]
+EWS_COLUMNS = ["token_label", "data_center", "profile_name", "graph_api_migration_url"]
+EWS = "exchange_web_services"
+EWS_NOTE = (
+    "on Exchange Web Services ({n:,} Office 365 profiles): Microsoft blocks EWS for "
+    "Exchange Online from 1 October 2026 and these stop syncing; send each owner the "
+    "link to re-authorize through Microsoft Graph:"
+)
+
+
+def relink_lines(relink: pd.DataFrame, columns: list[str] = RELINK_COLUMNS) -> list[str]:
+    """The relink list (or the EWS list) as lines: label, what and where, then the URL,
+    whole (a cut URL is no link), on the same line when it fits in 100 columns, else on
+    the next."""
     lines = []
-    for row in relink[["token_label", "kind", "provider_name", "profile_relink_url"]].itertuples(
-        index=False
-    ):
+    for row in relink[columns].itertuples(index=False):
         head = "  ".join(str(v) if pd.notna(v) else "-" for v in row[:3])
         url = str(row[3]) if pd.notna(row[3]) else "-"
         together = f"{head}  {url}"
@@ -133,7 +147,12 @@ def relink_lines(relink: pd.DataFrame) -> list[str]:
 
 
 def _type_column(account_type: str) -> str:
-    return TYPE_COLUMNS.get(account_type, account_type)
+    """The column a type is counted in. A type Cronofy adds later is counted in
+    ``other_types`` (its name stays a value, in ``by_account_type``): a value never
+    becomes a column name, so ``"tokens"`` or ``"data_center"`` cannot collide."""
+    if account_type == UNKNOWN_TYPE:
+        return UNKNOWN_TYPE
+    return TYPE_COLUMNS.get(account_type, OTHER_TYPES)
 
 
 def _escape(text: str) -> str:
@@ -142,7 +161,7 @@ def _escape(text: str) -> str:
 
 def _counts(values: pd.Series) -> str:
     counts = values.value_counts()
-    return ", ".join(f"{k}={n}" for k, n in counts.items() if n) or "none"
+    return ", ".join(f"{k}={n:,}" for k, n in counts.items() if n) or "none"
 
 
 def _roster(snap: Snapshot) -> pd.DataFrame:
@@ -206,7 +225,25 @@ def connection_health(snap: Snapshot) -> HealthReport:
         _by_account_type(tokens),
         _by_profile_column(snap.profiles, "access_mode"),
         _relink(snap),
+        _ews(snap.profiles),
     )
+
+
+def _ews(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Office 365 profiles still on Exchange Web Services, with the link that moves each
+    to Microsoft Graph, sorted by label."""
+    columns = ["token_label", "data_center", "account_id", "profile_id", "profile_name"]
+    columns += ["provider_service", "profile_connected", "graph_api_migration_url"]
+    on_ews = profiles[_on_ews(profiles)]
+    return (
+        on_ews[columns]
+        .sort_values(["token_label", "profile_id"], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _on_ews(profiles: pd.DataFrame) -> pd.Series:
+    return profiles["provider_protocol"].eq(EWS).fillna(False).astype(bool)
 
 
 def _token_table(snap: Snapshot) -> pd.DataFrame:
@@ -231,7 +268,8 @@ def _token_table(snap: Snapshot) -> pd.DataFrame:
         table[column] = labels.map(counts[column]).fillna(0).astype("Int64")
     table["providers"] = labels.map(services.agg(_joined)).astype(schema.STRING)
     table["relink_urls"] = _relink_urls(p, labels)
-    return _with_conferencing(table, snap.conferencing)
+    ews = labels.map(p[_on_ews(p)].groupby("token_label").size()).fillna(0).astype("Int64")
+    return _with_conferencing(table, snap.conferencing).assign(ews_profiles=ews)
 
 
 def _with_conferencing(table: pd.DataFrame, conferencing: pd.DataFrame) -> pd.DataFrame:
@@ -287,7 +325,7 @@ OUTCOMES = ["tokens", "ok", "failed", "retry", "dead", "unfinished"]
 
 def _by_data_center(tokens: pd.DataFrame) -> pd.DataFrame:
     """Totals per data center, with a count of tokens per account type."""
-    table = _outcomes(tokens).groupby("data_center")[[*OUTCOMES, *COUNTS]].sum()
+    table = _outcomes(tokens).groupby("data_center")[[*OUTCOMES, *COUNTS, "ews_profiles"]].sum()
     types = tokens["account_type"].fillna(UNKNOWN_TYPE).map(_type_column)
     by_type = pd.crosstab(tokens["data_center"], types)
     for column in TYPE_COLUMNS.values():

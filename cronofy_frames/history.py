@@ -37,7 +37,7 @@ __all__ = [
     "snapshot_folder",
 ]
 
-TREND_BY = ("data_center", "provider_service", "provider_name", "access_mode")
+TREND_BY = ("data_center", "provider_service", "provider_name", "access_mode", "provider_protocol")
 PROFILE_COUNTS = ("profiles", "connected", "disconnected", "initial_sync")
 
 

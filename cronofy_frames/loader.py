@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import _config
 from ._collect import Collector, consume
-from ._exceptions import RefreshedPairsNotSaved
+from ._exceptions import RefreshedPairsNotSaved, UnknownShapeWarning
 from ._fanout import Endpoints, FanOut, Progress, ProgressCounts, TokenRunner, Want
 from ._oauth import TokenState
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimit, floor_seconds
@@ -249,11 +249,23 @@ def take_snapshot(
         transport.refresher.drain(options.timeout + DRAIN_MARGIN)  # before tokens are read
         transport.close()
         keep_unsaved(store, options.on_refresh)
+    if runner.unknown_shapes:
+        _warn_shapes(runner.unknown_shapes)
     frames = collector.frames([t.label for t in token_list])
     unfinished = [s.token.label for s in states if not s.finished]
     snap = Snapshot.from_frames(frames, [s.token for s in states], unfinished)
     snap.taken_at = began
     return snap
+
+
+def _warn_shapes(labels: list[str]) -> None:
+    shown = ", ".join(repr(label) for label in labels[:5]) + (", ..." if len(labels) > 5 else "")
+    warnings.warn(
+        f"{len(labels):,} tokens' /v1/userinfo answers had no documented shape ({shown}): "
+        "their accounts rows hold what was known (sub, type), with no profiles",
+        UnknownShapeWarning,
+        stacklevel=4,
+    )
 
 
 def _store_for(

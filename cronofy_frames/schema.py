@@ -49,6 +49,8 @@ PROFILES: Schema = {
     "profile_relink_url": STRING,
     "fetched_at": UTC,
     "access_mode": STRING,  # read_write, free_busy, no_access or unknown (see vocabulary)
+    "provider_protocol": STRING,  # Office 365, userinfo only: exchange_web_services, graph_api
+    "graph_api_migration_url": STRING,  # with exchange_web_services: re-authorize via Graph
 }
 ACCOUNTS: Schema = {
     "token_label": STRING,
@@ -111,7 +113,15 @@ SCHEMAS: dict[str, Schema] = {
 }
 # Columns added after files were first written: missing from an older file, they are NA.
 LATER_COLUMNS = frozenset(
-    {"access_mode", "account_type", "scope_source", "domain", "delegated_scope"}
+    {
+        "access_mode",
+        "account_type",
+        "scope_source",
+        "domain",
+        "delegated_scope",
+        "provider_protocol",
+        "graph_api_migration_url",
+    }
 )
 
 

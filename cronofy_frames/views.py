@@ -48,6 +48,7 @@ class ResultsView:
             "Errors": snap.errors,
             "Health": report.tokens,
             "To relink": report.relink,  # all of them, searchable, as every frame
+            "On EWS": report.ews,  # Office 365 profiles to move to Microsoft Graph
         }
         for title, frame in frames.items():
             self._table(title, frame)
@@ -85,6 +86,13 @@ def health_html(report: HealthReport, snap: Snapshot) -> str:
         "<p>Every one, with its link, is in the <b>To relink</b> tab below (search it, "
         "page through it, export it with the snapshot).</p>"
     )
+    if len(report.ews):
+        parts.append(
+            f"<h4>On Exchange Web Services: {len(report.ews):,} Office 365 profiles</h4>"
+            "<p>Microsoft blocks EWS for Exchange Online from 1 October 2026: these profiles "
+            "stop syncing. The <b>On EWS</b> tab lists each with the link its owner follows "
+            "to re-authorize through Microsoft Graph.</p>"
+        )
     parts.append(plots_html(snap))
     return "".join(parts)
 

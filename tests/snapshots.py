@@ -65,7 +65,21 @@ def _profile(
         "access_mode": "unknown"
         if service.startswith("zoho")
         else ("free_busy" if service.endswith("_free_busy") else "read_write"),
+        **_protocol(service, pid, connected),
     }
+
+
+def _protocol(service: str, pid: str, connected: bool | None) -> dict[str, Any]:
+    """Office 365: a connected profile still on EWS (with its link to Graph), the others
+    on Graph; no protocol for other services."""
+    if service != "office365":
+        return {"provider_protocol": None, "graph_api_migration_url": None}
+    if connected:
+        return {
+            "provider_protocol": "exchange_web_services",
+            "graph_api_migration_url": f"https://app.cronofy.com/graph_api_migration/{pid}",
+        }
+    return {"provider_protocol": "graph_api", "graph_api_migration_url": None}
 
 
 def _conferencing(label: str, dc: str, acc: str, pid: str, connected: bool) -> dict[str, Any]:

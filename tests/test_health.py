@@ -135,12 +135,16 @@ def test_report_prints_and_renders() -> None:
     assert "1 disconnected conferencing profiles" in head
     for title in ("by account type:", "by access mode:", "by data center:"):
         assert title in text
-    relink = text.split("to relink (3):\n")[1].split("\n")
+    relink = text.split("to relink (3):\n")[1].split("\n\n")[0].split("\n")
     assert relink == [
         "empty  conferencing  zoom  https://app.cronofy.com/zoom/pro_z2",
         "relink  calendar  office365  https://app.cronofy.com/relink/pro_c",
         "relink  calendar  zoho  https://app.cronofy.com/relink/pro_d",
     ]  # sorted by label, never padded to the longest URL
+    assert "on Exchange Web Services (1 Office 365 profiles)" in text
+    assert (
+        "healthy  us  pro_b@example.com  https://app.cronofy.com/graph_api_migration/pro_b" in text
+    )
     html = report._repr_html_()
     assert "<h4>By account type</h4>" in html
     assert "<h4>By access mode</h4>" in html

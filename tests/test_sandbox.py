@@ -112,6 +112,10 @@ def test_userinfo_holds_account_and_profiles_with_calendars(sb: Sandbox) -> None
         kinds.add(info["cronofy.type"])
         assert info["cronofy.type"] == truth.kind
         assert info["sub"] == acc["account_id"]
+        if truth.flat:  # the older flat answer: sub, type, and domain or username
+            key = f"cronofy.service_account.{truth.flat}"
+            assert set(info) == {"sub", "cronofy.type", key}
+            continue
         assert info["zoneinfo"] == acc["default_tzid"]
         assert info.get("email") == acc["email"]
         assert info.get("name") == acc["name"]
@@ -125,7 +129,11 @@ def test_userinfo_holds_account_and_profiles_with_calendars(sb: Sandbox) -> None
             continue
         for full, short in zip(data["profiles"], profiles, strict=True):
             calendars = full.pop("profile_calendars")
+            protocol = full.pop("provider_protocol", None)  # userinfo only, Office 365 only
+            migration = full.pop("graph_api_migration_url", None)
             assert full == short
+            assert (protocol is not None) == (full["provider_service"] == "office365")
+            assert (migration is not None) == (protocol == "exchange_web_services")
             assert calendars
             assert all(set(c) == CALENDAR_KEYS for c in calendars)
     assert "account" in kinds

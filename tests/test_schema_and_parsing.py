@@ -22,6 +22,8 @@ PROFILE_COLUMNS = [
     "profile_relink_url",
     "fetched_at",
     "access_mode",
+    "provider_protocol",
+    "graph_api_migration_url",
 ]
 ACCOUNT_COLUMNS = [
     "token_label",

@@ -94,9 +94,13 @@ class Profile:
     initial_sync_required: bool
     relink_url: str
     calendars: list[dict[str, Any]] = field(default_factory=list)
+    protocol: str | None = None  # Office 365: exchange_web_services or graph_api
+    migration_url: str = ""  # with exchange_web_services: re-authorize through Graph
 
     def as_json(self, with_calendars: bool) -> dict[str, Any]:
-        """The profile as /v1/profiles (or, with calendars, /v1/userinfo) shows it."""
+        """The profile as /v1/profiles (or, with calendars, /v1/userinfo) shows it.
+        Userinfo also carries the Office 365 protocol, on the profile object (the
+        sandbox's choice of place: Cronofy's docs name the fields, not where they sit)."""
         out: dict[str, Any] = {
             "provider_name": self.provider_name,
             "provider_service": self.provider_service,
@@ -109,6 +113,10 @@ class Profile:
             out["profile_relink_url"] = self.relink_url
         if with_calendars:
             out["profile_calendars"] = self.calendars
+            if self.protocol is not None:
+                out["provider_protocol"] = self.protocol
+            if self.migration_url:
+                out["graph_api_migration_url"] = self.migration_url
         return out
 
 
@@ -157,6 +165,7 @@ class Account:
     userinfo_scope: str = ""
     domain: str = ""
     conferencing: list[Conferencing] = field(default_factory=list)
+    flat: str = ""  # a service account's older, flat userinfo: "domain" or "email" key
 
 
 def generate_account(seed: int, index: int) -> Account:
@@ -186,8 +195,31 @@ def generate_account(seed: int, index: int) -> Account:
         profiles,
         domain=domain,
     )
-    # A second stream for what was added later, so the first one's accounts stay as they were.
-    return _vary(account, random.Random(digest + b"kinds"), service_account)
+    # Later streams for what was added later, so the first ones' accounts stay as they were.
+    account = _vary(account, random.Random(digest + b"kinds"), service_account)
+    return _protocols(account, random.Random(digest + b"protocols"))
+
+
+EWS_SHARE = 0.4  # Office 365 profiles still on Exchange Web Services (the sandbox's share)
+
+
+def _protocols(account: Account, rng: random.Random) -> Account:
+    """Office 365 profiles on Graph or still on EWS (with the link to move them), and a
+    share of service accounts answering userinfo in the older flat shape."""
+    app_host = dict((d, h) for d, h, _ in DATA_CENTERS)[account.data_center]
+    for profile in account.profiles:
+        if profile.provider_service != "office365":
+            continue
+        if rng.random() < EWS_SHARE:
+            profile.protocol = "exchange_web_services"
+            profile.migration_url = (
+                f"https://{app_host}/graph_api_migration?profile_id={profile.profile_id}"
+            )
+        else:
+            profile.protocol = "graph_api"
+    if account.kind == "service_account" and rng.random() < 0.5:
+        account.flat = rng.choice(("domain", "email"))
+    return account
 
 
 def _vary(account: Account, rng: random.Random, service_account: bool) -> Account:

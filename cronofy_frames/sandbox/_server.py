@@ -134,6 +134,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if path == "/v1/userinfo" and dc in world.userinfo_status:
             self._send(world.userinfo_status[dc], b"", "text/plain")
             return
+        if path == "/v1/userinfo" and account.index in world.userinfo_forbidden:
+            self._send(403, b"", "text/plain")  # this token lacks the scope: its own answer
+            return
         rng = world.draw(token, path)
         if self._fault(rng):
             return
@@ -372,8 +375,14 @@ def _account(account: Account) -> dict[str, Any]:
 
 def _userinfo(account: Account) -> dict[str, Any]:
     """As Cronofy shows each account type: a person, a service account (no profiles
-    key), an application calendar (no email, its own id beside ``sub``)."""
+    key), an application calendar (no email, its own id beside ``sub``); a share of
+    service accounts in the older flat shape (no ``cronofy.data``) that Cronofy's
+    omniauth gem still reads."""
     out: dict[str, Any] = {"sub": account.account_id}
+    if account.flat:
+        key = f"cronofy.service_account.{account.flat}"
+        value = account.domain if account.flat == "domain" else account.email
+        return {**out, "cronofy.type": account.kind, key: value}
     if account.email is not None:
         out["email"] = account.email
     if account.name is not None:

@@ -78,6 +78,8 @@ class World:
         self._connected: dict[tuple[int, int], bool] = {}
         self._scopes: dict[int, str] = {}
         self._revoked: set[int] = set()
+        self._protocols: dict[tuple[int, int], str] = {}  # a profile moved to Graph, say
+        self.userinfo_forbidden: set[int] = set()  # accounts whose token lacks the scope
         self._attempts: collections.Counter[str] = collections.Counter()
         self._limiters = {dc: _Window() for dc in DC_IDS}
         self._bursts: dict[str, float] = {}
@@ -95,6 +97,11 @@ class World:
             if override is not None:
                 profile.connected = override
                 profile.initial_sync_required = profile.initial_sync_required and override
+            if (index, j) in self._protocols:
+                profile.protocol = self._protocols[(index, j)]
+                profile.migration_url = (
+                    "" if profile.protocol == "graph_api" else profile.migration_url
+                )
         for j, conferencing in enumerate(account.conferencing):
             conferencing.connected = self._connected.get((index, -1 - j), conferencing.connected)
         if index in self._scopes:  # granted anew: both endpoints show the same scope
@@ -105,6 +112,13 @@ class World:
         """Connect or disconnect profile ``profile`` of account ``index`` from now on."""
         with self._lock:
             self._connected[(index, profile)] = connected
+            self.account.cache_clear()
+
+    def set_protocol(self, index: int, profile: int, protocol: str) -> None:
+        """Move profile ``profile`` of account ``index`` to another Office 365 protocol
+        (``graph_api``: its owner followed the migration link) from now on."""
+        with self._lock:
+            self._protocols[(index, profile)] = protocol
             self.account.cache_clear()
 
     def advance(self, days: float = 7.0, churn: float = 0.05) -> datetime.datetime:
