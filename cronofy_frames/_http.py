@@ -17,7 +17,6 @@ from __future__ import annotations
 import email.utils
 import json
 import math
-import re
 import time
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -70,44 +69,64 @@ def decode_json(body: bytes) -> Any:
         return None
 
 
-IDENTIFIER = re.compile(r"[a-z][a-z_.]{0,39}")  # no digit, no capital: never a token
 
 
-def error_keys(payload: Any, secrets: Iterable[str]) -> list[str]:
+# What a 422's field names and error keys may be to be quoted: the names Cronofy's API
+# reference uses for its request fields and its error keys. Anything else is counted,
+# never quoted: a hostile server could spell a token in "names" that look harmless.
+FIELDS = frozenset(
+    {
+        "account_id", "calendar_id", "client_id", "code", "description", "email", "end",
+        "event_id", "from", "grant_type", "location", "name", "profile_id", "query",
+        "redirect_uri", "scope", "start", "state", "sub", "summary", "to", "tzid",
+    }
+)  # fmt: skip
+KEYS = frozenset(
+    {
+        "errors.blank", "errors.inclusion", "errors.invalid", "errors.invalid_date",
+        "errors.invalid_time", "errors.invalid_tzid", "errors.not_found",
+        "errors.not_permitted", "errors.required", "errors.too_long", "errors.too_short",
+        "errors.unknown",
+    }
+)  # fmt: skip
+
+
+def error_keys(payload: Any, secrets: Iterable[str] = ()) -> list[str]:
     """``field: key`` of a 422 body ``{"errors": {field: [{"key", "description"}]}}``,
-    sorted; only names made of lowercase letters, ``_`` and ``.`` (at most 40), and no
-    part of a secret in any case."""
+    sorted, for the field names and keys Cronofy documents (:data:`FIELDS`,
+    :data:`KEYS`) and no part of a secret; how many others there were, as one item."""
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not isinstance(errors, dict):
         return []
     hidden = [s.lower() for s in secrets if s]
 
-    def safe(name: object) -> bool:
-        return (
-            isinstance(name, str)
-            and IDENTIFIER.fullmatch(name) is not None
-            and not any(name in s for s in hidden)
-        )
+    def known(name: object, vocabulary: frozenset[str]) -> bool:
+        return name in vocabulary and not any(str(name) in s for s in hidden)
 
-    found = set()
-    for field, entries in list(errors.items())[:20]:
-        if not safe(field):
+    found, other = set(), 0
+    for field, entries in list(errors.items())[:50]:
+        if not known(field, FIELDS):
+            other += 1
             continue
         keys = (
             [e.get("key") for e in entries if isinstance(e, dict)]
             if isinstance(entries, list)
             else []
         )
-        found |= {f"{field}: {key}" for key in keys[:5] if safe(key)} or {field}
-    return sorted(found)
+        shown = {f"{field}: {key}" for key in keys[:5] if known(key, KEYS)}
+        other += sum(1 for key in keys[:5] if not known(key, KEYS))
+        found |= shown or {field}
+    tail = [f"{other} other name{'s' if other != 1 else ''} not shown"] if other else []
+    return [*sorted(found), *tail]
 
 
 def retry_after_seconds(value: str | None, cap: float) -> float | None:
-    """``Retry-After`` as seconds within ``[0, cap]``; None when absent or unreadable.
+    """``Retry-After`` as seconds within ``(0, cap]``; None when absent or unusable.
 
-    Seconds (``"3"``, ``"2.5"``) or an HTTP date. Negative values count as 0, infinite
-    or huge ones as ``cap``; ``nan`` and garbage as absent (the caller backs off on its
-    own). Never raises.
+    Seconds (``"3"``, ``"2.5"``) or an HTTP date. Infinite or huge values count as
+    ``cap``; negative, zero, ``nan``, a date in the past and garbage as absent: the
+    caller then backs off on its own (1, 2, 4 ... 16 s), so a server cannot make it
+    retry at once, over and over. Never raises.
     """
     text = (value or "").strip()[:64]
     if not text:
@@ -117,9 +136,9 @@ def retry_after_seconds(value: str | None, cap: float) -> float | None:
         seconds = float(text)
     except ValueError:
         seconds = _from_date(text)
-    if seconds is None or math.isnan(seconds):
+    if seconds is None or math.isnan(seconds) or seconds <= 0:
         return None
-    return min(max(seconds, 0.0), float(cap))
+    return min(seconds, float(cap))
 
 
 def _from_date(text: str) -> float | None:

@@ -32,6 +32,7 @@ import json
 import os
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
@@ -54,7 +55,14 @@ from ._http import (
     retry_after_seconds,
 )
 from ._oauth import ENDPOINT, Refresher, TokenAnswer, TokenState
-from ._ratelimit import DEFAULT_RATE_LIMIT, Interrupted, RateLimit, RateLimiter, shared
+from ._ratelimit import (
+    DEFAULT_RATE_LIMIT,
+    PATIENCE,
+    Interrupted,
+    RateLimit,
+    RateLimiter,
+    shared,
+)
 from ._version import __version__
 from .credentials import ClientCredentials, Token
 
@@ -119,6 +127,7 @@ class CappedRetry(Retry):
     limiter: RateLimiter | None = None
     stop: threading.Event | None = None
     deadlines: Deadlines | None = None
+    first_429: float | None = None  # this request's own: others' successes never reset it
 
     def new(self, **kw: Any) -> CappedRetry:
         fresh = super().new(**kw)
@@ -128,6 +137,7 @@ class CappedRetry(Retry):
             self.stop,
             self.deadlines,
         )
+        fresh.first_429 = self.first_429
         return fresh
 
     def increment(self, *args: Any, **kw: Any) -> CappedRetry:
@@ -142,8 +152,11 @@ class CappedRetry(Retry):
             elif response is not None:
                 self.limiter.calm()
         fresh = super().increment(*args, **kw)
-        if limited and self.limiter is not None and self.limiter.patient():
-            fresh.total = self.total  # not yet a minute held back: this 429 is not counted
+        if limited and self.limiter is not None:
+            now = time.monotonic()
+            fresh.first_429 = self.first_429 if self.first_429 is not None else now
+            if now - fresh.first_429 < PATIENCE:
+                fresh.total = self.total  # within its own minute of 429s: not counted
         return fresh
 
     def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "HealthReport",
     "UndocumentedScopeWarning",
     "connection_health",
+    "plain_label",
     "plot_connections",
     "scope_audit",
 ]
@@ -144,6 +145,15 @@ def relink_lines(relink: pd.DataFrame, columns: list[str] = RELINK_COLUMNS) -> l
         together = f"{head}  {url}"
         lines += [together] if len(together) <= TEXT_WIDTH else [head, f"    {url}"]
     return lines
+
+
+def plain_label(value: object) -> str:
+    """A value as a matplotlib label shows it literally: ``$`` escaped (else a value
+    such as ``$\\foo$`` is parsed as mathtext and can fail the whole plot), missing
+    as ``(none)``."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "(none)"
+    return str(value).replace("$", r"\$")
 
 
 def _type_column(account_type: str) -> str:
@@ -410,6 +420,7 @@ def plot_connections(snap: Snapshot, by: str = "provider_service", ax: Any = Non
         raise ValueError(f"by must be one of {', '.join(PLOT_BY)}, got {by!r}")
     counts = _profile_counts(snap.profiles, by)[["connected", "disconnected"]]
     counts = counts.sort_values("connected", ascending=True)
+    counts.index = [plain_label(v) for v in counts.index]  # data, never mathtext
     if ax is None:
         import matplotlib.pyplot as plt  # the notebook extra; only without an Axes given
 

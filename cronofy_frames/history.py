@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import _history_sql, schema
 from ._history_sql import Engine, Entry, HistoryWarning
+from .health import plain_label
 from .snapshot import META, Meta, folder_time, read_meta, snapshot_folder
 
 __all__ = [
@@ -396,7 +397,7 @@ def plot_trend(history: History, by: str | None = None, ax: Any = None) -> Any:
                 group["snapshot_at"],
                 group["disconnected_pct"],
                 marker="o",
-                label=str(value),
+                label=plain_label(value),
             )
     ax.set_ylabel("disconnected profiles, %")
     ax.set_title("Disconnected profiles" + (f" by {by.replace('_', ' ')}" if by else ""))
