@@ -5,8 +5,11 @@ File paths reach SQL only as quoted literals in a list; values only as bound par
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,12 +98,19 @@ class _DuckDB:
 
         self.entries = entries
         self.db = duckdb.connect()
-        files = [
-            (str((e.path / f"{name}.{e.fmt}").resolve()), e.at, name)
-            for e in entries
-            for name in schema.FRAMES
-        ]
-        frame = pd.DataFrame(files, columns=["filename", "snapshot_at", "frame"])
+        # DuckDB reads every path as a glob pattern (a folder named "*" matches them
+        # all): it is given links of our own naming, in a private folder, instead
+        self.links = Path(tempfile.mkdtemp(prefix="cronofy-history-"))
+        weakref.finalize(self, shutil.rmtree, self.links, True)
+        files: list[tuple[str, str, str]] = []
+        for e in entries:
+            for name in schema.FRAMES:
+                real = e.path / f"{name}.{e.fmt}"
+                if real.is_file():
+                    link = self.links / f"{len(files)}.{e.fmt}"
+                    link.symlink_to(real.resolve())
+                    files.append((str(link), e.at, name))
+        frame = pd.DataFrame(files, columns=["cf_source_file", "snapshot_at", "frame"])
         self.db.register("snapshot_files", frame)
         self.files = {name: frame[frame["frame"] == name] for name in schema.FRAMES}
 
@@ -110,16 +120,17 @@ class _DuckDB:
         files = self.files[name]
         files = files[files["snapshot_at"] >= since]
         for fmt, reader in (("parquet", "read_parquet"), ("csv", "read_csv")):
-            paths = [p for p in files["filename"] if p.endswith(f".{fmt}")]
-            paths = [p for p in paths if Path(p).is_file()]
+            paths = [p for p in files["cf_source_file"] if p.endswith(f".{fmt}")]
             if not paths:
                 continue
             listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-            extra = ", all_varchar=true, header=true" if fmt == "csv" else ""
+            # CSV: every value text, and a quoted empty string stays one (as pandas reads it)
+            extra = ", all_varchar=true, header=true, allow_quoted_nulls=false"
             picked = ", ".join(_cast(c, name, csv=fmt == "csv") for c in columns)
             parts.append(
-                f"SELECT f.snapshot_at, {picked} FROM {reader}([{listed}], filename=true, "
-                f"union_by_name=true{extra}) t JOIN snapshot_files f ON t.filename = f.filename"
+                f"SELECT f.snapshot_at, {picked} FROM {reader}([{listed}], "
+                f"filename='cf_source_file', union_by_name=true{extra if fmt == 'csv' else ''}) t "
+                "JOIN snapshot_files f ON t.cf_source_file = f.cf_source_file"
             )
         if not parts:
             nulls = ", ".join(f'NULL AS "{c}"' for c in columns)

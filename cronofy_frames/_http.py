@@ -69,8 +69,6 @@ def decode_json(body: bytes) -> Any:
         return None
 
 
-
-
 # What a 422's field names and error keys may be to be quoted: the names Cronofy's API
 # reference uses for its request fields and its error keys. Anything else is counted,
 # never quoted: a hostile server could spell a token in "names" that look harmless.

@@ -11,6 +11,7 @@ Errors go to stderr, one line each.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import re
 import signal
@@ -19,7 +20,7 @@ import textwrap
 import threading
 import unicodedata
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -565,7 +566,8 @@ def trend_command(argv: Sequence[str]) -> int:
     p.add_argument("--by", choices=TREND_BY, help="one line per snapshot and value of this column")
     args = p.parse_args(argv)
     try:
-        table = read_history(args.folder).trend(args.by)
+        with _said_warnings():
+            table = read_history(args.folder).trend(args.by)
     except (ValueError, OSError, ImportError) as exc:
         return _fail(exc)
     table["snapshot_at"] = table["snapshot_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -586,7 +588,8 @@ def chronic_command(argv: Sequence[str]) -> int:
     p.add_argument("--weeks", type=int, default=4, help="how long (default 4)")
     args = p.parse_args(argv)
     try:
-        history = read_history(args.folder)
+        with _said_warnings():
+            history = read_history(args.folder)
         found = history.chronic(args.weeks)
     except (ValueError, OSError, ImportError) as exc:
         return _fail(exc)
@@ -597,6 +600,17 @@ def chronic_command(argv: Sequence[str]) -> int:
             shown = frame.assign(since=frame["since"].dt.strftime("%Y-%m-%d %H:%M:%S"))
             say(f"\n{title}:\n{shown.to_string(index=False, line_width=WIDTH)}")
     return 0
+
+
+@contextlib.contextmanager
+def _said_warnings() -> Iterator[None]:
+    """Warnings raised inside as one ``warning:`` line each on stderr (through
+    ``say``: a folder name's escape sequences never reach the terminal)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        say(f"warning: {warning.message}", file=sys.stderr)
 
 
 def _warn_short_history(taken: pd.Series, weeks: int) -> None:

@@ -16,6 +16,8 @@ fine for small histories (a warning says how to install the extra for large ones
 
 from __future__ import annotations
 
+import csv
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,26 +51,69 @@ def read_history(folder: str | Path, engine: str = "auto") -> History:
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"history folder {str(root)!r} does not exist")
-    entries = sorted(
-        (e for e in map(_entry, [root, *sorted(root.iterdir())]) if e is not None),
-        key=lambda e: e.taken_at,
-    )
+    entries, skipped = [], []
+    for path in [root, *sorted(root.iterdir())]:
+        try:
+            entry = _entry(path)
+        except ValueError as exc:  # a folder someone handed over: skipped, and said
+            skipped.append(f"{path.name!r} ({exc})")
+            continue
+        if entry is not None:
+            entries.append(entry)
+    if skipped:
+        warnings.warn(
+            f"skipped {len(skipped)} folders that are not readable snapshots: "
+            + "; ".join(skipped[:10])
+            + ("; ..." if len(skipped) > 10 else ""),
+            HistoryWarning,
+            stacklevel=2,
+        )
     if not entries:
-        raise ValueError(f"{str(root)!r} holds no snapshot (no */{META})")
-    return History(root, entries, engine)
+        raise ValueError(f"{str(root)!r} holds no snapshot that can be read (no */{META})")
+    return History(root, sorted(entries, key=lambda e: e.taken_at), engine)
+
+
+FUTURE_SLACK = pd.Timedelta(minutes=5)  # clocks disagree a little, never by days
 
 
 def _entry(path: Path) -> Entry | None:
+    """The snapshot in ``path``; None for a folder that holds none; ValueError saying
+    why for one whose metadata or files cannot be trusted."""
     if not path.is_dir() or not (path / META).is_file():
         return None
-    try:
-        meta = read_meta(path)
-    except ValueError:
-        return None
+    meta = read_meta(path)  # ValueError for unreadable, nested or mistyped metadata
     if meta.taken_at is None:
-        return None
+        raise ValueError("no time it was taken")
+    if meta.taken_at > pd.Timestamp.now(tz="UTC") + FUTURE_SLACK:
+        raise ValueError(f"taken in the future, {meta.taken_at:%Y-%m-%d}")
+    for name in schema.FRAMES:
+        check_columns(path / f"{name}.{meta.files}", name)
     counts = meta.counts if meta.counts is not None else _counts_from_roster(meta)
     return Entry(path, meta.taken_at, meta.files, counts, meta)
+
+
+def check_columns(path: Path, name: str) -> None:
+    """ValueError unless the file's columns can be read and match the frame's names
+    exactly where they match them at all (a ``PROFILE_CONNECTED`` is not ours)."""
+    if not path.is_file():
+        return
+    try:
+        found = _columns(path)
+    except Exception as exc:  # any reader's failure: a truncated or foreign file
+        raise ValueError(f"{path.name} cannot be read ({type(exc).__name__})") from None
+    known = {c.lower(): c for c in schema.SCHEMAS[name]}
+    wrong = [c for c in found if c.lower() in known and c != known[c.lower()]]
+    if wrong:
+        raise ValueError(f"{path.name} has columns named in another case: {wrong[:3]}")
+
+
+def _columns(path: Path) -> list[str]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    with path.open(encoding="utf-8", newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def _counts_from_roster(meta: Meta) -> dict[str, Any] | None:

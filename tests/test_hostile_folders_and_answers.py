@@ -1,0 +1,211 @@
+"""Hostile answers and a history folder handed over (#23), over real HTTP and real files:
+422 field names as a side channel, Retry-After games, one token's endless 429s, values
+that look like structure, and history folders built to break a report."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import cronofy_frames as cf
+from cronofy_frames import _transport
+from cronofy_frames._http import retry_after_seconds
+from tests.helpers import cli
+from tests.snapshots import every_case
+
+Answer = Callable[[str], tuple[int, dict[str, str], bytes]]  # token -> status, headers, body
+
+
+@pytest.fixture
+def server() -> Iterator[Callable[[Answer], tuple[str, dict[str, int]]]]:
+    """A server on 127.0.0.1 answering GETs with ``answer(token)``; its URL and the
+    number of requests each token sent."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(answer: Answer) -> tuple[str, dict[str, int]]:
+        seen: dict[str, int] = {}
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                with lock:
+                    seen[token] = seen.get(token, 0) + 1
+                status, headers, body = answer(token)
+                self.send_response(status)
+                for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}", seen
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def userinfo(n: int) -> bytes:
+    return json.dumps(
+        {
+            "sub": f"acc_{n:024d}",
+            "cronofy.type": "account",
+            "cronofy.data": {"authorization": {"scope": "read_events"}, "profiles": []},
+        }
+    ).encode()
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_a_422s_field_names_cannot_spell_a_token_back(server: Callable[..., Any]) -> None:
+    """The names pass a 'no part of the token' test, yet spell its hex as letters: only
+    names Cronofy documents are quoted; the others are counted."""
+    secret = "at_0123456789abcdef0123"
+    spelled = secret.translate(str.maketrans("0123456789", "ghijklmnop"))
+    body = {"errors": {"tzid": [{"key": "errors.invalid_tzid"}]}}
+    body["errors"].update({f"{spelled[i : i + 4]}": [{"key": "x"}] for i in range(3, 23, 4)})
+    url, _ = server(lambda token: (422, JSON, json.dumps(body).encode()))
+    snap = cf.load([cf.Token(secret, url, "acme")], progress=False, errors="ignore", retries=0)
+    (message,) = snap.errors["message"]
+    assert "tzid: errors.invalid_tzid" in message
+    names = {spelled[i : i + 4] for i in range(3, 23, 4)}
+    assert f"{len(names)} other names not shown" in message
+    assert not any(spelled[i : i + 4] in message for i in range(3, 23, 4))
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_a_retry_after_that_asks_for_no_wait_is_no_retry_after(value: str) -> None:
+    assert retry_after_seconds(value, 60) is None  # the client backs off: 1, 2, 4 ... 16 s
+    assert retry_after_seconds("3", 60) == 3.0
+
+
+def test_one_tokens_endless_429s_end_by_its_own_patience(
+    server: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Others' successes on the same data center never reset one request's patience;
+    the error row's attempts are what the server saw."""
+    monkeypatch.setattr(_transport, "PATIENCE", 2.0)  # the minute, shortened for the test
+    stuck = "at_stuck_000000000000"
+
+    def answer(token: str) -> tuple[int, dict[str, str], bytes]:
+        if token == stuck:
+            return 429, {"Retry-After": "-5"}, b""
+        return 200, JSON, userinfo(len(token))
+
+    url, seen = server(answer)
+    tokens = [cf.Token(stuck, url, "stuck")]
+    tokens += [cf.Token(f"at_ok_{n:016d}", url, f"ok-{n}") for n in range(40)]
+    snap = cf.load(tokens, progress=False, errors="ignore", retries=1, max_workers=2)
+    (row,) = snap.errors.itertuples()
+    assert row.token_label == "stuck"
+    assert row.kind == "rate_limited"
+    assert row.attempts == seen[stuck]  # what was sent, no more, no less
+    assert seen[stuck] <= 8  # backed off 1, 2, 4 s, not six times a second
+    assert len(snap.accounts) == 40
+
+
+def test_an_account_type_named_like_a_column_breaks_no_report(tmp_path: Path) -> None:
+    snap = every_case()
+    types = snap.accounts["account_type"].astype(object)
+    odd: list[Any] = ["tokens", "disconnected", "data_center", *types[3:]]
+    snap.accounts["account_type"] = pd.Series(odd, dtype="string").to_numpy()
+    snap.to_csv(tmp_path / "odd")
+    done = cli("health", str(tmp_path / "odd"))
+    assert done.returncode == 1, done.stderr  # some tokens failed: the report is printed
+    assert "Traceback" not in done.stderr
+    assert "other_types=3" in done.stdout
+    by_type = cf.connection_health(snap).by_account_type
+    assert {"tokens", "disconnected", "data_center"} <= set(by_type["account_type"])
+
+
+def test_a_provider_value_in_mathtext_is_plotted_as_text() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    snap = every_case()
+    services = snap.profiles["provider_service"].astype(object)
+    services.iloc[0] = r"$\foo$"
+    snap.profiles["provider_service"] = services.astype("string")
+    ax = cf.plot_connections(snap, by="provider_service")
+    ax.figure.canvas.draw()  # mathtext would raise here
+    assert r"\$\foo\$" in [t.get_text() for t in ax.get_yticklabels()]
+
+
+# -- a history folder handed over ------------------------------------------------------
+
+
+def week(n: int) -> pd.Timestamp:
+    return pd.Timestamp("2026-01-05T06:00:00Z") + pd.Timedelta(weeks=n)
+
+
+def write(root: Path, n: int, fmt: str = "parquet", name: str | None = None) -> Path:
+    snap = every_case()
+    snap.taken_at = week(n)
+    folder = root / (name or week(n).strftime("%Y-%m-%dT%H-%M-%SZ"))
+    (snap.to_parquet if fmt == "parquet" else snap.to_csv)(folder)
+    return folder
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_folder_named_like_a_glob_counts_once(tmp_path: Path, engine: str) -> None:
+    write(tmp_path, 0, name="*")
+    write(tmp_path, 1)
+    history = cf.read_history(tmp_path, engine=engine)
+    profiles = history.frame("profiles", columns=["profile_id"])
+    assert len(profiles) == 2 * len(every_case().profiles)  # each snapshot once
+
+
+def test_bad_folders_are_skipped_with_one_warning_naming_them(tmp_path: Path) -> None:
+    write(tmp_path, 0)
+    write(tmp_path, 1)
+    nested = write(tmp_path, 2, name="nested")
+    (nested / "snapshot.json").write_text("[" * 100_000)
+    future = write(tmp_path, 3, name="future")
+    meta = json.loads((future / "snapshot.json").read_text())
+    (future / "snapshot.json").write_text(
+        json.dumps({**meta, "taken_at": "2099-01-01T00:00:00+00:00"})
+    )
+    cut = write(tmp_path, 4, name="cut")
+    data = (cut / "profiles.parquet").read_bytes()
+    (cut / "profiles.parquet").write_bytes(data[: len(data) // 2])
+    cased = write(tmp_path, 5, "csv", name="cased\x1b[31m")
+    text = (cased / "profiles.csv").read_text()
+    (cased / "profiles.csv").write_text(text.replace("profile_connected", "PROFILE_CONNECTED", 1))
+    with pytest.warns(cf.HistoryWarning, match="skipped 4 folders") as said:
+        history = cf.read_history(tmp_path)
+    message = str(said[0].message)
+    for name in ("nested", "future", "cut", "cased"):
+        assert repr(name)[:-1] in message
+    assert len(history.snapshots) == 2
+    assert history.snapshots["taken_at"].max() <= pd.Timestamp.now(tz="UTC")  # never 2099
+    assert len(history.trend()) == 2
+    done = cli("trend", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("warning: skipped 4 folders") == 1
+    assert "\x1b" not in done.stderr  # the folder name's escape sequence dropped
+
+
+def test_both_engines_read_an_empty_string_in_a_csv_snapshot_alike(tmp_path: Path) -> None:
+    write(tmp_path, 0, "csv")
+    frames = [
+        cf.read_history(tmp_path, engine=engine).frame("profiles", columns=["profile_name"])
+        for engine in ("duckdb", "pandas")
+    ]
+    names = [f["profile_name"].tolist() for f in frames]
+    assert names[0] == names[1]
+    assert "" in names[0]  # the blank name stays blank, not missing
