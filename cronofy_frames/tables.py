@@ -14,6 +14,7 @@ a Cronofy app host (:func:`safe_link`); anything else is text.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,19 +31,28 @@ ALL = "(all)"
 APP_HOSTS = frozenset(dc.app_host for dc in DATA_CENTERS)
 
 
+# A link is clickable only when the whole text is https on one of Cronofy's app hosts,
+# then "/" at once, then a path of characters no parser reads two ways: no backslash,
+# no "@", no white space, no control or format character (a browser and Python's
+# urlsplit then see the same host; "https://:@evil.test\\@app.cronofy.com/" is text).
+# The query may hold "@": Cronofy's own relink links do ("?email=jane@example.com"),
+# and once the host is followed by "/" nothing after it can change the host.
+_APP_LINK = re.compile(
+    r"https://(?:" + "|".join(re.escape(h) for h in sorted(APP_HOSTS)) + r")"
+    r"/[A-Za-z0-9._~!$&'()*+,;=:%/-]*(?:[?#][A-Za-z0-9._~!$&'()*+,;=:%/?#@-]*)?"
+)
+
+
 def safe_link(value: object) -> str:
-    """A cell as HTML: an ``<a>`` for an https URL on a Cronofy app host, else text."""
+    """A cell as HTML: an ``<a>`` when the whole text is a Cronofy app link by the strict
+    rule above, else escaped text."""
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
     text = str(value)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return html.escape(text)
-    if parts.scheme == "https" and parts.hostname in APP_HOSTS and not parts.username:
-        quoted = html.escape(text, quote=True)
-        return f'<a href="{quoted}" target="_blank" rel="noopener noreferrer">{quoted}</a>'
-    return html.escape(text)
+    quoted = html.escape(text, quote=True)
+    if _APP_LINK.fullmatch(text) is None or urlsplit(text).hostname not in APP_HOSTS:
+        return quoted
+    return f'<a href="{quoted}" target="_blank" rel="noopener noreferrer">{quoted}</a>'
 
 
 class FrameTable:

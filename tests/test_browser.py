@@ -207,3 +207,40 @@ def stop_a_slow_load(panel: Any, expect: Any) -> None:
     expect(panel.get_by_text("waiting for the rate limit").first).to_be_visible(timeout=60_000)
     panel.locator("button", has_text="Stop").click()
     expect(panel.get_by_text("(stopped: ").first).to_be_visible(timeout=60_000)
+
+
+LINKS = [
+    "https://app.cronofy.com/relink/apple?email=example@cronofy.com",  # Cronofy's own example
+    "https://app-uk.cronofy.com/relink/x?profile_id=pro_1#top",
+    "https://:@evil.test\\@app.cronofy.com/relink",  # urlsplit: app.cronofy.com; Chromium: evil
+    "https://app.cronofy.com@evil.test/relink",
+    "https://app.cronofy.com\\@evil.test/relink",
+    "https://app.cronofy.com.evil.test/relink",
+    "https://evil.test/https://app.cronofy.com/",
+    "https://app.cronofy.com/x\u202e/relink",
+    "javascript:alert(1)//https://app.cronofy.com/",
+]
+
+
+def test_a_link_is_clickable_only_where_the_browser_and_python_agree_on_its_host() -> None:
+    """The relink rule in the real browser: every anchor the tables make goes to the host
+    Python read (a Cronofy app host); every crafted text stays text."""
+    from urllib.parse import urlsplit
+
+    import pandas as pd
+    from playwright.sync_api import sync_playwright
+
+    from cronofy_frames.tables import APP_HOSTS, html_table
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        page = browser.new_page()
+        page.set_content(html_table(pd.DataFrame({"link": LINKS})))
+        anchors = page.eval_on_selector_all(
+            "a", "links => links.map(a => [a.textContent, new URL(a.href).hostname])"
+        )
+        browser.close()
+    assert [text for text, _ in anchors] == LINKS[:2]
+    for text, host in anchors:
+        assert host == urlsplit(text).hostname
+        assert host in APP_HOSTS
