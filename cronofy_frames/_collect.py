@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import _config, schema
 from ._exceptions import LoadFailed, RequestFailed
-from ._fanout import FanOut, Result
+from ._fanout import FanOut, Result, over_limit
 
 __all__ = ["CHUNK_SECONDS", "CHUNK_TOKENS", "Collector", "consume"]
 
@@ -43,17 +43,28 @@ class Collector:
     """Turns finished results into typed frames, a chunk at a time."""
 
     def __init__(
-        self, on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None, keep: bool
+        self,
+        on_chunk: Callable[[dict[str, pd.DataFrame]], object] | None,
+        keep: bool,
+        max_rows: int = _config.MAX_ROWS,
     ) -> None:
         self.on_chunk = on_chunk
         self.keep = keep
+        self.max_rows = max_rows  # rows the load holds in memory (when it keeps them)
+        self.held = 0
         self.rows: dict[str, list[Mapping[str, Any]]] = {name: [] for name in schema.FRAMES}
         self.chunks: dict[str, list[pd.DataFrame]] = {name: [] for name in schema.FRAMES}
         self.pending = 0
         self.flushed_at = time.monotonic()
 
     def add(self, result: Result) -> None:
-        """Take one token's rows; build a chunk when enough have come or time has passed."""
+        """Take one token's rows; build a chunk when enough have come or time has passed.
+        A token whose rows would take the load past ``max_rows`` is one error row."""
+        rows = sum(len(getattr(result.rows, name)) for name in schema.FRAMES)
+        if self.keep and self.held + rows > self.max_rows:
+            why = f"its {rows:,} rows would take the load past {self.max_rows:,} (max_rows)"
+            result, rows = over_limit(result, why), 1
+        self.held += rows if self.keep else 0
         for name in schema.FRAMES:
             self.rows[name] += getattr(result.rows, name)
         self.pending += 1

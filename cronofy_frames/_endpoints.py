@@ -7,10 +7,12 @@ body that is not the documented shape raises ``RequestFailed("bad_response")``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict
 
 import pandas as pd
 
+from . import _config
 from ._exceptions import ErrorKind, RequestFailed
 from ._oauth import TokenState
 
@@ -22,6 +24,17 @@ class JsonGetter(Protocol):
         """The decoded JSON body of GET ``path`` for the token; RequestFailed otherwise."""
 
 
+@dataclass(frozen=True)
+class RowLimits:
+    """What one answer may expand into (see ``_config``); past a limit the token is one
+    ``bad_response`` row naming it."""
+
+    profiles: int = _config.MAX_PROFILES
+    calendars: int = _config.MAX_CALENDARS
+    conferencing: int = _config.MAX_CONFERENCING
+
+
+UNBOUNDED = RowLimits(2**62, 2**62, 2**62)
 PROFILES = "/v1/profiles"
 ACCOUNT = "/v1/account"
 USERINFO = "/v1/userinfo"
@@ -168,12 +181,21 @@ def parse_profile(entry: dict[str, Any]) -> ProfileRow:
     )
 
 
-def parse_profiles(payload: Any, path: str = PROFILES) -> list[ProfileRow]:
-    """``{"profiles": [...]}`` as rows; ``bad_response`` if it is not that shape."""
+def parse_profiles(
+    payload: Any, path: str = PROFILES, limits: RowLimits = UNBOUNDED
+) -> list[ProfileRow]:
+    """``{"profiles": [...]}`` as rows; ``bad_response`` if it is not that shape, or
+    holds more than ``limits.profiles``."""
     profiles = payload.get("profiles") if isinstance(payload, dict) else None
     if not isinstance(profiles, list) or not all(isinstance(p, dict) for p in profiles):
         raise _bad(path, "the body has no list of profile objects under 'profiles'")
+    _within(path, len(profiles), limits.profiles, "profiles of one account", "max_profiles")
     return [parse_profile(p) for p in profiles]
+
+
+def _within(path: str, count: int, limit: int, what: str, option: str) -> None:
+    if count > limit:
+        raise _bad(path, f"{count:,} {what}, over the limit of {limit:,} ({option})")
 
 
 def parse_account(payload: Any) -> AccountRow:
@@ -195,9 +217,11 @@ def parse_account(payload: Any) -> AccountRow:
     )
 
 
-def fetch_profiles(transport: JsonGetter, state: TokenState) -> list[ProfileRow]:
+def fetch_profiles(
+    transport: JsonGetter, state: TokenState, limits: RowLimits = UNBOUNDED
+) -> list[ProfileRow]:
     """GET /v1/profiles for one token."""
-    return parse_profiles(transport.get_json(state, PROFILES))
+    return parse_profiles(transport.get_json(state, PROFILES), PROFILES, limits)
 
 
 def fetch_account(transport: JsonGetter, state: TokenState) -> AccountRow:
@@ -222,7 +246,7 @@ def parse_calendar(profile_id: str | None, entry: dict[str, Any]) -> CalendarRow
     )
 
 
-def parse_userinfo(payload: Any) -> UserInfo:
+def parse_userinfo(payload: Any, limits: RowLimits = UNBOUNDED) -> UserInfo:
     """The OpenID-style userinfo body as account, profile, calendar and conferencing rows.
 
     ``sub`` is the account id and ``zoneinfo`` the default time zone; ``email`` and
@@ -241,17 +265,26 @@ def parse_userinfo(payload: Any) -> UserInfo:
         return _without_data(payload, account_type)
     if "profiles" not in data and account_type not in (None, "account"):
         data = {**data, "profiles": []}
-    profiles = parse_profiles(data, USERINFO)
+    profiles = parse_profiles(data, USERINFO, limits)
     calendars = [
         parse_calendar(row["profile_id"], cal)
         for row, entry in zip(profiles, data["profiles"], strict=True)
-        for cal in _calendar_list(entry)
+        for cal in _calendar_list(entry, limits)
     ]
+    conferencing = data.get("conferencing_profiles")
+    if isinstance(conferencing, list):
+        _within(
+            USERINFO,
+            len(conferencing),
+            limits.conferencing,
+            "conferencing profiles",
+            "max_conferencing",
+        )
     return UserInfo(
         account=_userinfo_account(payload, data, account_type),
         profiles=profiles,
         calendars=calendars,
-        conferencing=parse_conferencing(data.get("conferencing_profiles")),
+        conferencing=parse_conferencing(conferencing),
         shape="documented",
     )
 
@@ -311,15 +344,18 @@ def parse_conferencing(entries: object) -> list[ConferencingRow]:
     ]
 
 
-def _calendar_list(entry: dict[str, Any]) -> list[dict[str, Any]]:
+def _calendar_list(entry: dict[str, Any], limits: RowLimits) -> list[dict[str, Any]]:
     calendars = entry.get("profile_calendars")
     if calendars is None:
         return []
     if not isinstance(calendars, list) or not all(isinstance(c, dict) for c in calendars):
         raise _bad(USERINFO, "'profile_calendars' is not a list of objects")
+    _within(USERINFO, len(calendars), limits.calendars, "calendars of one profile", "max_calendars")
     return calendars
 
 
-def fetch_userinfo(transport: JsonGetter, state: TokenState) -> UserInfo:
+def fetch_userinfo(
+    transport: JsonGetter, state: TokenState, limits: RowLimits = UNBOUNDED
+) -> UserInfo:
     """GET /v1/userinfo for one token: account, profiles and calendars in one request."""
-    return parse_userinfo(transport.get_json(state, USERINFO))
+    return parse_userinfo(transport.get_json(state, USERINFO), limits)

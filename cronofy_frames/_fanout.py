@@ -28,6 +28,7 @@ from ._endpoints import (
     JsonGetter,
     ProfileRecord,
     ProfileRow,
+    RowLimits,
     Stamp,
     fetch_account,
     fetch_profiles,
@@ -65,6 +66,7 @@ class Want:
     accounts: bool
     endpoints: Endpoints = "auto"
     exact_scopes: bool = False  # after userinfo, GET /v1/account when the scope is a shorthand
+    limits: RowLimits = field(default_factory=RowLimits)  # what one answer may expand into
 
     @property
     def userinfo(self) -> bool:
@@ -144,7 +146,7 @@ class TokenRunner:
         self._documented(result)
 
     def _userinfo(self, result: Result) -> None:
-        info = fetch_userinfo(self.transport, result.state)
+        info = fetch_userinfo(self.transport, result.state, self.want.limits)
         if info["shape"] != "documented":
             with self._lock:
                 self.unknown_shapes.append(result.state.token.label)
@@ -190,7 +192,7 @@ class TokenRunner:
                 return
         if self.want.profiles:
             try:
-                profiles = fetch_profiles(self.transport, state)
+                profiles = fetch_profiles(self.transport, state, self.want.limits)
                 result.rows.profiles += _profile_records(_stamp(state), profiles, account)
             except RequestFailed as failure:
                 _error_once(result, failure)
@@ -233,6 +235,14 @@ def log_internal_error(label: str, exc: BaseException) -> None:
         frames,
         type(exc).__qualname__,
     )
+
+
+def over_limit(result: Result, why: str) -> Result:
+    """The token as one ``bad_response`` row saying which limit its rows went past (its
+    rows dropped: memory stays bounded)."""
+    bare = Result(result.state)
+    _error(bare, _failure("bad_response", why))
+    return bare
 
 
 def _error_once(result: Result, failure: RequestFailed) -> None:

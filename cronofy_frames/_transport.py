@@ -101,6 +101,7 @@ class TransportConfig:
     backoff_max: float = _config.BACKOFF_MAX
     retry_after_max: float = _config.RETRY_AFTER_MAX
     max_response_bytes: int = _config.MAX_RESPONSE_BYTES
+    max_objects: int = _config.MAX_OBJECTS  # JSON objects in one answer, before decoding
 
     def __post_init__(self) -> None:
         for name in ("timeout", "retry_after_max"):
@@ -111,6 +112,7 @@ class TransportConfig:
             ("max_workers", 1, "a positive integer"),
             ("retries", 0, "an integer that is not negative"),
             ("max_response_bytes", 1, "a positive integer"),
+            ("max_objects", 1, "a positive integer"),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -356,6 +358,15 @@ class Transport:
         if status == 401:
             used = self.refresher.refreshed(state, used, path)
             status, tries, body = self._get(used, path)
+        if status == 200 and body.count(b"{") > self.config.max_objects:  # before decoding
+            raise RequestFailed(
+                "bad_response",
+                f"GET {path}: more than {self.config.max_objects:,} JSON objects in one "
+                "answer (max_objects)",
+                endpoint=path,
+                status_code=200,
+                attempts=tries,
+            )
         return decode(status, body, path, tries, (used.access_token, used.refresh_token or ""))
 
     def _get(self, token: Token, path: str) -> tuple[int, int, bytes]:

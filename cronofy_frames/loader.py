@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import _config
 from ._collect import Collector, consume
+from ._endpoints import RowLimits
 from ._exceptions import RefreshedPairsNotSaved, UnknownShapeWarning
 from ._fanout import Endpoints, FanOut, Progress, ProgressCounts, TokenRunner, Want
 from ._oauth import TokenState
@@ -72,7 +73,12 @@ class LoadOptions:
     ``timeout``: seconds one attempt of a request may take in all, however slowly the
     answer arrives. ``retry_after_max``: the cap on any ``Retry-After`` (seconds).
     ``max_response_bytes``: the cap on a decoded body (10 MiB); a larger answer is that
-    token's ``bad_response``. ``exact_scopes``: with "auto", also GET /v1/account for the
+    token's ``bad_response``. What one answer may expand into, far above anything real:
+    ``max_objects`` JSON objects (100,000, counted before decoding), ``max_profiles``
+    per account (1,000), ``max_calendars`` per profile (1,000), ``max_conferencing`` per
+    account (100); past one, the token is one ``bad_response`` row naming it. ``max_rows``
+    (10,000,000): the rows a load holds in memory; a token that would go past it is one
+    such row. ``exact_scopes``: with "auto", also GET /v1/account for the
     tokens whose userinfo scope holds a simplified scope (``read_write`` ...), so that
     ``accounts.scope`` is the fine-grained list (one more request for those tokens only;
     ``scope_source`` says which endpoint each scope came from). ``stop``: an Event that,
@@ -93,6 +99,11 @@ class LoadOptions:
     endpoints: Endpoints = "auto"
     retry_after_max: float = _config.RETRY_AFTER_MAX
     max_response_bytes: int = _config.MAX_RESPONSE_BYTES
+    max_objects: int = _config.MAX_OBJECTS
+    max_profiles: int = _config.MAX_PROFILES
+    max_calendars: int = _config.MAX_CALENDARS
+    max_conferencing: int = _config.MAX_CONFERENCING
+    max_rows: int = _config.MAX_ROWS
     exact_scopes: bool = False
     stop: threading.Event | None = None
     on_progress: Callable[[ProgressCounts], object] | None = None
@@ -110,6 +121,10 @@ class LoadOptions:
             raise ValueError(f"errors must be 'warn', 'raise' or 'ignore', got {self.errors!r}")
         if self.endpoints not in ("auto", "documented"):
             raise ValueError(f"endpoints must be 'auto' or 'documented', got {self.endpoints!r}")
+        for name in ("max_profiles", "max_calendars", "max_conferencing", "max_rows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         for name in ("progress", "exact_scopes"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -122,7 +137,8 @@ class LoadOptions:
 
     def want(self, profiles: bool = True, accounts: bool = True) -> Want:
         """What a load with these options fetches, given the frames it needs."""
-        return Want(profiles, accounts, self.endpoints, self.exact_scopes)
+        limits = RowLimits(self.max_profiles, self.max_calendars, self.max_conferencing)
+        return Want(profiles, accounts, self.endpoints, self.exact_scopes, limits)
 
     def transport_config(self) -> TransportConfig:
         """Timeouts and retries (validated)."""
@@ -132,6 +148,7 @@ class LoadOptions:
             retries=self.retries,
             retry_after_max=self.retry_after_max,
             max_response_bytes=self.max_response_bytes,
+            max_objects=self.max_objects,
         )
 
     def limits(self) -> RateLimits:
@@ -161,6 +178,11 @@ class LoadKwargs(TypedDict, total=False):
     endpoints: Endpoints
     retry_after_max: float
     max_response_bytes: int
+    max_objects: int
+    max_profiles: int
+    max_calendars: int
+    max_conferencing: int
+    max_rows: int
     exact_scopes: bool
     stop: threading.Event | None
     on_progress: Callable[[ProgressCounts], object] | None
@@ -242,7 +264,7 @@ def take_snapshot(
     )
     runner = TokenRunner(transport, want)
     fan = FanOut(runner, states, options.max_workers, stop, progress, options.stop)
-    collector = Collector(on_chunk, keep)
+    collector = Collector(on_chunk, keep, options.max_rows)
     try:
         consume(fan, collector, options.errors == "raise")
     finally:
@@ -414,9 +436,10 @@ def load(tokens: TokensArg, **options: Unpack[LoadKwargs]) -> Snapshot:
     go to a fallback file, with a ``RefreshedPairsNotSaved`` warning). The options are
     keyword-only and the same for every loader: see :class:`LoadOptions` for each
     (credentials, timeout, max_workers, retries, progress, errors, on_refresh,
-    rate_limits, endpoints, retry_after_max, max_response_bytes, exact_scopes, stop,
-    on_progress). Ctrl-C (or a notebook's Stop button) ends the load within a couple of
-    seconds and returns what finished.
+    rate_limits, endpoints, retry_after_max, max_response_bytes, max_objects, max_profiles,
+    max_calendars, max_conferencing, max_rows, exact_scopes, stop, on_progress). Ctrl-C
+    (or a notebook's Stop button) ends the load within a couple of seconds and returns
+    what finished.
     """
     opts = LoadOptions(**options)
     snap = take_snapshot(tokens, opts, opts.want())

@@ -209,3 +209,77 @@ def test_both_engines_read_an_empty_string_in_a_csv_snapshot_alike(tmp_path: Pat
     names = [f["profile_name"].tolist() for f in frames]
     assert names[0] == names[1]
     assert "" in names[0]  # the blank name stays blank, not missing
+
+
+# -- what an answer may expand into ------------------------------------------------------
+
+
+def amplifier(profiles: int) -> bytes:
+    """A userinfo answer of ``profiles`` empty objects: ~3 bytes a row, gzipped to nothing."""
+    head = b'{"sub": "acc_000000000000000000000000", "cronofy.data": {"profiles": ['
+    return head + b",".join([b"{}"] * profiles) + b"]}}"
+
+
+def test_bytes_never_become_millions_of_rows(server: Callable[..., Any]) -> None:
+    """Three tokens answering 10 MiB of ``{},{},...`` (3.5 million profiles each, which
+    once cost 5.2 GiB) end as one bad_response each, in bounded memory."""
+    import gzip
+    import tracemalloc
+
+    body = gzip.compress(amplifier(3_400_000), 9)
+    gz = {**JSON, "Content-Encoding": "gzip"}
+    url, _ = server(lambda token: (200, gz, body))
+    tokens = [cf.Token(f"at_amp_{n:014d}", url, f"amp-{n}") for n in range(3)]
+    tracemalloc.start()
+    try:
+        snap = cf.load(tokens, progress=False, errors="ignore", retries=0, max_workers=3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(snap.errors) == 3
+    assert snap.errors["message"].str.contains(r"JSON objects in one answer \(max_objects\)").all()
+    assert snap.profiles.empty
+    assert peak < 160 * 2**20  # three 10 MiB bodies at most, never the rows they could be
+
+
+@pytest.mark.parametrize(
+    ("option", "answer", "named"),
+    [
+        ("max_profiles", {"profiles": [{}] * 5}, "5 profiles of one account"),
+        (
+            "max_calendars",
+            {"profiles": [{"profile_id": "pro_1", "profile_calendars": [{}] * 5}]},
+            "5 calendars of one profile",
+        ),
+        (
+            "max_conferencing",
+            {"profiles": [], "conferencing_profiles": [{}] * 5},
+            "5 conferencing profiles",
+        ),
+    ],
+)
+def test_each_bound_is_named_when_an_answer_goes_past_it(
+    server: Callable[..., Any], option: str, answer: dict[str, Any], named: str
+) -> None:
+    body = json.dumps({"sub": "acc_" + "1" * 24, "cronofy.data": answer}).encode()
+    url, _ = server(lambda token: (200, JSON, body))
+    ok = cf.load([cf.Token("at_bound_0000000000", url, "a")], progress=False, **{option: 5})
+    assert ok.errors.empty  # at the limit: fine
+    snap = cf.load(
+        [cf.Token("at_bound_0000000000", url, "a")], progress=False, errors="ignore", **{option: 4}
+    )
+    (message,) = snap.errors["message"]
+    assert f"{named}, over the limit of 4 ({option})" in message
+
+
+def test_a_load_holds_at_most_max_rows(server: Callable[..., Any]) -> None:
+    body = json.dumps(
+        {"sub": "acc_" + "2" * 24, "cronofy.data": {"profiles": [{"profile_id": "p"}] * 9}}
+    ).encode()
+    url, _ = server(lambda token: (200, JSON, body))
+    tokens = [cf.Token(f"at_rows_{n:012d}", url, f"r{n}") for n in range(5)]
+    snap = cf.load(tokens, progress=False, errors="ignore", max_rows=25, max_workers=1)
+    assert len(snap.accounts) + len(snap.profiles) <= 25
+    assert len(snap.accounts) == 2  # 10 rows each: the third would pass 25
+    assert snap.errors["message"].str.contains("past 25 (max_rows)", regex=False).all()
+    assert len(snap.errors) == 3
