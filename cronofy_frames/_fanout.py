@@ -402,6 +402,7 @@ class FanOut:
         self._room = threading.Semaphore(BACKLOG)  # a worker waits while the backlog is full
         self._alive = 0
         self._workers: dict[str, int] = dict.fromkeys(self.lanes, 0)
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     def __iter__(self) -> Generator[Result, None, None]:
@@ -417,6 +418,16 @@ class FanOut:
             self.stop.set()
             self.progress.close()
 
+    def join(self, seconds: float) -> None:
+        """Wait, at most ``seconds`` in all, for every worker to return. After a stop a
+        worker may still be reading an answer: the load's deadline watchdog must outlive
+        it (it cuts that read at the request's deadline), so the loader joins first."""
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
     def _grow(self, lane: str) -> None:
         """One more worker for ``lane``, unless it has ``max_workers`` or no tokens left."""
         with self._lock:
@@ -425,7 +436,9 @@ class FanOut:
                 return
             self._workers[lane], self._alive = busy + 1, self._alive + 1
         name = f"cronofy-{lane.rsplit(':', 1)[-1]}-{busy}"
-        threading.Thread(target=self._work, args=(lane,), name=name).start()
+        thread = threading.Thread(target=self._work, args=(lane,), name=name)
+        self._threads.append(thread)
+        thread.start()
 
     def _work(self, lane: str) -> None:
         """One worker of a lane: its tokens one by one until none is left or the stop.

@@ -269,6 +269,7 @@ def take_snapshot(
         consume(fan, collector, options.errors == "raise")
     finally:
         transport.refresher.drain(options.timeout + DRAIN_MARGIN)  # before tokens are read
+        fan.join(options.timeout + DRAIN_MARGIN)  # the watchdog outlives the last worker
         transport.close()
         keep_unsaved(store, options.on_refresh)
     if runner.unknown_shapes:

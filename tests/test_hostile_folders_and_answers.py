@@ -283,3 +283,52 @@ def test_a_load_holds_at_most_max_rows(server: Callable[..., Any]) -> None:
     assert len(snap.accounts) == 2  # 10 rows each: the third would pass 25
     assert snap.errors["message"].str.contains("past 25 (max_rows)", regex=False).all()
     assert len(snap.errors) == 3
+
+
+# -- time bounded after Stop -----------------------------------------------------------
+
+
+DRIP = {"drip": 1.0, "drip_seconds": 1.0}  # a byte a second: an answer never ends
+
+
+def test_a_stopped_load_returns_only_when_its_workers_have(tmp_path: Path) -> None:
+    """The deadline watchdog lives until the last worker returns, so a worker reading a
+    drip-fed answer when the load is stopped is cut at its deadline, not left reading."""
+    from cronofy_frames import sandbox
+    from tests.helpers import tokens_of
+
+    stop = threading.Event()
+    with sandbox.serve(accounts=4, seed=4, rate_limit=None, faults=sandbox.Faults(**DRIP)) as sb:
+        timer = threading.Timer(0.5, stop.set)
+        timer.start()
+        snap = cf.load(tokens_of(sb), progress=False, errors="ignore", timeout=2, stop=stop)
+        timer.cancel()
+        alive = [t.name for t in threading.enumerate() if t.name.startswith("cronofy-")]
+    assert alive == []  # every worker has returned when load() does
+    assert len(snap.unfinished) + len(snap.errors) >= 1
+
+
+@pytest.mark.slow  # a subprocess against a server that never finishes an answer
+def test_the_cli_ends_within_its_timeout_after_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from cronofy_frames import sandbox
+    from tests.helpers import load_args
+
+    with sandbox.serve(accounts=4, seed=4, rate_limit=None, faults=sandbox.Faults(**DRIP)) as sb:
+        args = load_args(sb, tmp_path, tmp_path / "out", "--timeout", "3")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cronofy_frames", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        while sum(sb.world.requests.values()) < 1:  # the first answer is being dripped
+            assert proc.poll() is None
+            threading.Event().wait(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=3 + 2 + 10)  # timeout + 2 s, and slack for CI
+    assert proc.returncode == 130
+    assert "Traceback" not in err
