@@ -44,6 +44,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
 from . import _config
+from ._breaker import Breaker
 from ._deadline import Deadlines, pool_classes
 from ._exceptions import ErrorKind, RequestFailed
 from ._http import (
@@ -130,6 +131,7 @@ class CappedRetry(Retry):
     stop: threading.Event | None = None
     deadlines: Deadlines | None = None
     first_429: float | None = None  # this request's own: others' successes never reset it
+    breaker: Breaker | None = None  # the data center's: no retry into one that never answers
 
     def new(self, **kw: Any) -> CappedRetry:
         fresh = super().new(**kw)
@@ -139,7 +141,7 @@ class CappedRetry(Retry):
             self.stop,
             self.deadlines,
         )
-        fresh.first_429 = self.first_429
+        fresh.first_429, fresh.breaker = self.first_429, self.breaker
         return fresh
 
     def increment(self, *args: Any, **kw: Any) -> CappedRetry:
@@ -153,7 +155,14 @@ class CappedRetry(Retry):
                 self.limiter.throttle(self.get_retry_after(response))
             elif response is not None:
                 self.limiter.calm()
-        fresh = super().increment(*args, **kw)
+        base: Retry = self
+        if self.breaker is not None and response is None:  # no answer at all
+            self.breaker.failed()
+            if self.breaker.tripped:
+                base = self.new(total=0)  # no retry into a data center that does not answer
+        elif self.breaker is not None:
+            self.breaker.answered()
+        fresh: CappedRetry = Retry.increment(base, *args, **kw)  # type: ignore[assignment]
         if limited and self.limiter is not None:
             now = time.monotonic()
             fresh.first_429 = self.first_429 if self.first_429 is not None else now
@@ -259,6 +268,7 @@ class Transport:
         )
         self.verify: bool | str = _ca_bundle()
         self._limiters: dict[str, RateLimiter | None] = {}
+        self._breakers: dict[str, Breaker] = {}
         self._proxies: dict[str, dict[str, str]] = {}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -339,6 +349,7 @@ class Transport:
             self.stop,
             self.deadlines,
         )
+        retry.breaker = self.breaker(key)
         return _Adapter(
             self.deadlines, max_retries=retry, pool_connections=1, pool_maxsize=c.max_workers
         )
@@ -369,10 +380,32 @@ class Transport:
             )
         return decode(status, body, path, tries, (used.access_token, used.refresh_token or ""))
 
+    def breaker(self, route: str) -> Breaker:
+        """The data center's circuit breaker for this load (see ``_breaker``)."""
+        with self._lock:
+            if route not in self._breakers:
+                self._breakers[route] = Breaker(quiet=self.config.timeout)
+            return self._breakers[route]
+
     def _get(self, token: Token, path: str) -> tuple[int, int, bytes]:
-        """(status, attempts, body) of one GET with its retries."""
+        """(status, attempts, body) of one GET with its retries; nothing is sent into a
+        data center whose breaker says it is dead."""
+        breaker = self.breaker(token.route)
+        with breaker.request(self.stop) as send:
+            if not send:
+                raise RequestFailed(
+                    "connection",
+                    f"GET {path}: not sent: {token.data_center} answered none of the last "
+                    f"{breaker.failures} attempts (its circuit is open for this load)",
+                    endpoint=path,
+                    attempts=0,
+                )
+            return self._get_now(token, path)
+
+    def _get_now(self, token: Token, path: str) -> tuple[int, int, bytes]:
         with self._slot(token), self._attempt(f"GET {path}", path, self.config.retries + 1):
             response = self._send(token, "GET", path, f"Bearer {token.access_token}")
+            self.breaker(token.route).answered()
             limiter = self.limiter(token.route)
             if limiter is not None and response.status != 429:
                 limiter.calm()

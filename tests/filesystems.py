@@ -79,18 +79,33 @@ def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def as_nobody(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``python ARGS`` run as the user nobody (a second uid), output captured."""
+def _setpriv() -> list[str]:
     _need_root("running as a second user")
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is not installed")
-    command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def as_nobody_shell(command: str) -> subprocess.CompletedProcess[str]:
+    """``sh -c COMMAND`` run as the user nobody (a second uid), output captured."""
+    return subprocess.run(
+        [*_setpriv(), "sh", "-c", command], capture_output=True, text=True, check=False
+    )
+
+
+def as_nobody(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` run as the user nobody, output captured; skipped where that user
+    cannot import the package (a checkout in a folder only root may read)."""
+    command = _setpriv()
     env = {**os.environ, "HOME": "/nonexistent"}
     probe = subprocess.run(
-        [*command, sys.executable, "-c", "pass"], capture_output=True, check=False, env=env
+        [*command, sys.executable, "-c", "import cronofy_frames"],
+        capture_output=True,
+        check=False,
+        env=env,
     )
-    if probe.returncode != 0:  # an interpreter under a folder only root may read
-        pytest.skip(f"{sys.executable} cannot run as another user here")
+    if probe.returncode != 0:
+        pytest.skip("this checkout or interpreter cannot be read by another user here")
     return subprocess.run(
         [*command, sys.executable, *args],
         capture_output=True,

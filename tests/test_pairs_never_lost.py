@@ -27,6 +27,7 @@ from cronofy_frames.widgets import LoadPanel, TokenPicker
 from tests.filesystems import (
     NOBODY,
     as_nobody,
+    as_nobody_shell,
     fill_up,
     free_space,
     make_read_only,
@@ -96,6 +97,23 @@ def test_the_panel_refuses_to_load_when_the_refreshed_file_cannot_be_written(
     assert "Not loaded" in panel.message.value
     assert "tokens.csv.refreshed.csv" in panel.message.value
     assert requests_to(sb) == 0
+
+
+def test_the_cli_refuses_a_read_only_folder_with_one_line_before_any_request(
+    read_only_tokens: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    sb, path = read_only_tokens
+    sb.write_credentials_csv(tmp_path / "creds.csv")
+    done = cli(
+        "load", str(path), "--out", str(tmp_path / "out"), "--credentials",
+        str(tmp_path / "creds.csv"), "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: cannot write the refreshed-pairs file")
+    assert "tokens.csv.refreshed.csv" in done.stderr
+    assert requests_to(sb) == 0
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_cli_refuses_a_folder_another_user_cannot_write(tmp_path: Path) -> None:
@@ -425,12 +443,7 @@ def test_each_pair_is_one_write_of_one_whole_line(
 def test_tokens_to_csv_never_writes_through_a_temporary_file_another_user_made() -> None:
     folder = shared_folder(0o777)  # a shared, group- and world-writable folder
     try:
-        planted = as_nobody(
-            "-c",
-            "import os, sys; fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o666); "
-            "os.fchmod(fd, 0o666)",
-            str(folder / ".tokens.csv.tmp"),
-        )
+        planted = as_nobody_shell(f"umask 0 && touch {folder / '.tokens.csv.tmp'}")  # 0666
         assert planted.returncode == 0, planted.stderr
         path = cf.tokens_to_csv(
             [cf.Token("at_0000000000000000", "uk", "acme")], folder / "tokens.csv"
