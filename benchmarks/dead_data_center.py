@@ -10,33 +10,13 @@ server saw. Run: ``python -m benchmarks.dead_data_center [--tokens 1000] [--time
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socket
-import threading
 import time
-from typing import Any
 
 import pandas as pd
 
 import cronofy_frames as cf
 from benchmarks._common import start_sandbox
-
-
-class Silent:
-    """Accepts every connection, never answers, counts them."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4096)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.accepted: list[Any] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                self.accepted.append(self.sock.accept()[0])
+from cronofy_frames.sandbox import Silent
 
 
 def timed(tokens: list[cf.Token], timeout: float) -> tuple[cf.Snapshot, float, float]:

@@ -4,7 +4,6 @@ that look like structure, and history folders built to break a report."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -338,30 +337,6 @@ def test_the_cli_ends_within_its_timeout_after_ctrl_c(tmp_path: Path) -> None:
 # -- a dead data center -------------------------------------------------------------------
 
 
-class Silent:
-    """A server that accepts every connection and never answers; counts connections."""
-
-    def __init__(self) -> None:
-        import socket
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(512)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.accepted: list[Any] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                self.accepted.append(self.sock.accept()[0])  # kept open, never answered
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
-
-
 def test_a_dead_data_center_costs_a_bounded_number_of_requests_not_one_per_token() -> None:
     """60 tokens on a data center that never answers, beside 30 on a healthy one: the
     dead one's breaker trips after a few attempts without an answer; its other tokens
@@ -369,7 +344,7 @@ def test_a_dead_data_center_costs_a_bounded_number_of_requests_not_one_per_token
     from cronofy_frames import sandbox
     from tests.helpers import tokens_of
 
-    silent = Silent()
+    silent = sandbox.Silent()
     try:
         with sandbox.serve(accounts=30, seed=6, rate_limit=None) as healthy:
             dead = [cf.Token(f"at_dead_{n:014d}", silent.url, f"dead-{n}") for n in range(60)]

@@ -24,12 +24,22 @@ from typing import TypedDict, Unpack, overload
 from ._config import Faults, RateLimit
 from ._data import DC_IDS
 from ._server import SandboxHTTPServer
+from ._silent import Silent
 from ._state import World
 
 POLL_SECONDS = 0.05  # how soon close() is noticed by each server loop
 DEFAULT_RATE_LIMIT = RateLimit()  # 50/s and 500/min, as Cronofy documents
 
-__all__ = ["Faults", "RateLimit", "Sandbox", "SandboxAccount", "SandboxOptions", "serve", "start"]
+__all__ = [
+    "Faults",
+    "RateLimit",
+    "Sandbox",
+    "SandboxAccount",
+    "SandboxOptions",
+    "Silent",
+    "serve",
+    "start",
+]
 
 
 @dataclass(frozen=True)
