@@ -31,7 +31,7 @@ from .credentials import ClientCredentials, Token, normalize_credentials, refres
 from .diff import diff
 from .export import FORMATS
 from .folder_load import PartsFolder, RunOutcome, load_to_folder
-from .health import UndocumentedScopeWarning, connection_health, scope_audit
+from .health import connection_health, scope_audit
 from .history import TREND_BY, read_history
 from .loader import LoadOptions, describe_floor, load, time_floor
 from .snapshot import Tally, folder_time, read_snapshot, snapshot_folder, unfinished_folders
@@ -449,13 +449,10 @@ def health_command(argv: Sequence[str]) -> int:
     args = p.parse_args(argv)
     try:
         snap = read_snapshot(args.folder)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UndocumentedScopeWarning)
+        with _said_warnings():  # an undocumented scope name: one warning line
             audit = scope_audit(snap, args.scopes) if args.scopes else None
     except (ValueError, OSError) as exc:
         return _fail(exc)
-    for warning in caught:
-        say(f"warning: {warning.message}", file=sys.stderr)
     report = connection_health(snap)
     say(report)
     if audit is not None:
